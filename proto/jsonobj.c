@@ -24,18 +24,33 @@ jsonobj_parse(const char *text, size_t len, char *err, size_t errlen)
 	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL, *ret = NULL;
 	enum json_tokener_error jerr;
-	size_t end;
+	size_t end, start;
 
 	if (len > INT_MAX) {
 		snprintf(err, errlen, "JSON text too long");
 		goto out;
 	}
+
+	/* json-c reports a top-level scalar such as "null" as an unfinished
+	 * text, so name the real problem before parsing. */
+	for (start = 0; start < len && jsonobj_is_space(text[start]); start++)
+		;
+	if (start == len || text[start] != '{') {
+		snprintf(err, errlen, "JSON text is not an object");
+		goto out;
+	}
+
 	if ((tok = json_tokener_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* NOTE: json-c 0.16 in strict mode still accepts single-quoted
+	 * member names, NaN, Infinity and raw control characters inside
+	 * strings.  That is harmless here because callers check the type
+	 * of every value they use.  Trailing characters are allowed here
+	 * only so that the check below can name them. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8 | JSON_TOKENER_ALLOW_TRAILING_CHARS);
 
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
@@ -47,12 +62,13 @@ jsonobj_parse(const char *text, size_t len, char *err, size_t errlen)
 		goto out;
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
+		/* Not reached after the check for '{', kept as a guard. */
 		snprintf(err, errlen, "JSON text is not an object");
 		goto out;
 	}
 
-	/* json-c stops at the end of the first value, and in strict mode it
-	 * still accepts a NUL byte there, so check the rest here. */
+	/* json-c stopped at the end of the object.  Anything after it but
+	 * white space, a NUL byte included, is trailing data. */
 	for (end = json_tokener_get_parse_end(tok); end < len; end++) {
 		if (!jsonobj_is_space(text[end])) {
 			snprintf(err, errlen, "trailing data after the JSON "

@@ -9,8 +9,9 @@
 #include <json-c/json.h>
 
 /* Parse text (len bytes, need not be NUL-terminated) as exactly one JSON
- * object in strict RFC 8259 syntax and valid UTF-8, with nothing but
- * whitespace after it.  Returns a new object the caller puts, or NULL with
+ * object in valid UTF-8, with nothing but whitespace after it.  json-c's
+ * strict mode does the parsing; see jsonobj.c for what it still lets
+ * through.  Returns a new object the caller puts, or NULL with
  * a reason in err. */
 struct json_object *jsonobj_parse(const char *text, size_t len, char *err,
 	    size_t errlen);
