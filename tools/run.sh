@@ -1,0 +1,41 @@
+#!/bin/sh
+# `make run`: create a CA on first use (root, intermediate, embedded
+# PostgreSQL, an ACME provisioner named "acme"), then run ca-core in the
+# foreground.  The CA lives in $CA_HOME, by default ./state.
+#
+# Settings for the first run (ignored once the CA exists):
+#   CA_NAME     CA name                       (default "Example CA")
+#   CA_DNS      names/IPs of ca-core, commas  (default localhost,127.0.0.1)
+#   CA_ADDRESS  listen address                (default :8443)
+#   HTTP_PORT   port the http-01 validator checks (default 80)
+#   RESOLVER    HOST:PORT of the validators' DNS resolver (default: system)
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=$top/build/bin
+: "${CA_HOME:=$top/state}"
+export CA_HOME
+
+if [ ! -f "$CA_HOME/config.json" ]; then
+	set -- --name "${CA_NAME:-Example CA}" --address "${CA_ADDRESS:-:8443}" \
+	    --http-port "${HTTP_PORT:-80}"
+	old_ifs=$IFS
+	IFS=,
+	for name in ${CA_DNS:-localhost,127.0.0.1}; do
+		set -- "$@" --dns "$name"
+	done
+	IFS=$old_ifs
+	if [ -n "${RESOLVER:-}" ]; then
+		set -- "$@" --resolver "$RESOLVER"
+	fi
+	"$bin/caadm" init "$@"
+fi
+
+if ! "$bin/caadm" provisioner list | grep -q '^acme\b'; then
+	"$bin/caadm" provisioner add acme --type ACME
+fi
+
+echo "CA home:   $CA_HOME"
+echo "Root:      $CA_HOME/certs/root_ca.crt"
+echo "Starting ca-core (stop it with Ctrl-C)"
+exec "$bin/ca-core"
