@@ -56,6 +56,11 @@ int	 config_save(const struct ca_config *cfg, char *err, size_t errlen);
 int	 config_parse_hostport(const char *text, char **host, int *port,
 	    char *err, size_t errlen);
 
+/* Check that name is a DNS name (letters, digits and hyphens in labels of
+ * 1..63 bytes, at most 253 bytes, no trailing dot) or an IPv4 or IPv6
+ * address.  Returns 0, or -1 with a message naming the value. */
+int	 config_check_name(const char *name, char *err, size_t errlen);
+
 void	 config_free(struct ca_config *);
 
 #endif

@@ -13,6 +13,11 @@
 #define PGEMBED_USER	"acmeca-db"
 #define PGEMBED_DBNAME	"acmeca"
 
+/* Check that home suits a cluster before anything is created: an
+ * absolute path without control characters whose socket path fits in a
+ * Unix socket address.  Returns 0, or -1 with a message naming the fix. */
+int	 pgembed_check_home(const char *home, char *err, size_t errlen);
+
 /* initdb a new cluster under home/db.  Fails if one exists. */
 int	 pgembed_create(const char *home, char *err, size_t errlen);
 

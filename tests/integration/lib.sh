@@ -147,7 +147,7 @@ start_ca_core() {
 # SQL against the CA's embedded cluster; prints unaligned rows.
 ca_sql() {
 	psql -X -A -t -v ON_ERROR_STOP=1 \
-	    "host=$CA_HOME/db/run dbname=acmeca user=acmeca" -c "$1"
+	    "host=$CA_HOME/db/run dbname=acmeca user=acmeca-db" -c "$1"
 }
 
 # verify_cert DESCRIPTION FILE NAME...: the chain in FILE verifies against
