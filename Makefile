@@ -34,7 +34,8 @@ endif
 PROTO_SRC := $(wildcard proto/*.c)
 # Code shared by ca-core and caadm: config, database, embedded PostgreSQL, PKI.
 COMMON_SRC := ca-core/config.c ca-core/db.c ca-core/migrations.c \
-              ca-core/pgembed.c ca-core/pki.c ca-core/log.c ca-core/util.c
+              ca-core/pgembed.c ca-core/pki.c ca-core/log.c ca-core/util.c \
+              ca-core/acme_syntax.c
 CORE_SRC  := $(filter-out $(COMMON_SRC),$(wildcard ca-core/*.c))
 RUNTIME_SRC := $(wildcard validators/runtime/*.c)
 HTTP01_SRC  := $(wildcard validators/http-01/*.c)

@@ -1,0 +1,107 @@
+/*
+ * The directory and newNonce resources (RFC 8555 sections 7.1.1, 7.2),
+ * and the problem returned for listed resources that this version lacks.
+ *
+ * Interface: acme_handle_directory(), acme_handle_new_nonce() and
+ * acme_handle_not_supported() in acme_internal.h.  The directory meta
+ * comes from the provisioner's options: "terms_of_service" and "website"
+ * (strings) and "caa_identities" (array of strings); other types there
+ * are ignored with a warning.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme_internal.h"
+#include "log.h"
+
+static int
+acme_directory_add_url(struct acme_request *r, struct json_object *dir,
+    const char *key, const char *kind)
+{
+	char *url;
+	int ret;
+
+	if ((url = acme_url(r->prefix, kind, NULL, NULL)) == NULL)
+		return -1;
+	ret = acme_json_add_string(dir, key, url);
+	free(url);
+	return ret;
+}
+
+static void
+acme_meta_copy_string(struct acme_request *r, struct json_object *meta,
+    const char *option, const char *key)
+{
+	struct json_object *value;
+
+	if (!json_object_object_get_ex(r->prov.options, option, &value))
+		return;
+	if (!json_object_is_type(value, json_type_string)) {
+		log_warn("acme: provisioner %s: option %s is not a string; "
+		    "left out of the directory", r->prov.name, option);
+		return;
+	}
+	json_object_object_add(meta, key, json_object_get(value));
+}
+
+static struct json_object *
+acme_directory_meta(struct acme_request *r)
+{
+	struct json_object *meta, *caa;
+
+	if ((meta = json_object_new_object()) == NULL)
+		return NULL;
+	acme_meta_copy_string(r, meta, "terms_of_service", "termsOfService");
+	acme_meta_copy_string(r, meta, "website", "website");
+	if (json_object_object_get_ex(r->prov.options, "caa_identities",
+	    &caa) && json_object_is_type(caa, json_type_array))
+		json_object_object_add(meta, "caaIdentities",
+		    json_object_get(caa));
+	/* TODO: external account binding; no provisioner requires it yet. */
+	json_object_object_add(meta, "externalAccountRequired",
+	    json_object_new_boolean(0));
+	return meta;
+}
+
+enum acme_outcome
+acme_handle_directory(struct acme_request *r)
+{
+	struct json_object *dir, *meta = NULL;
+
+	if ((dir = json_object_new_object()) == NULL ||
+	    acme_directory_add_url(r, dir, "newNonce", "new-nonce") == -1 ||
+	    acme_directory_add_url(r, dir, "newAccount", "new-account") == -1 ||
+	    acme_directory_add_url(r, dir, "newOrder", "new-order") == -1 ||
+	    acme_directory_add_url(r, dir, "revokeCert", "revoke-cert") == -1 ||
+	    acme_directory_add_url(r, dir, "keyChange", "key-change") == -1 ||
+	    (meta = acme_directory_meta(r)) == NULL ||
+	    json_object_object_add(dir, "meta", meta) != 0) {
+		json_object_put(meta);
+		acme_reply_internal(r, "cannot build the directory");
+		goto out;
+	}
+	acme_reply_json(r, 200, dir, NULL);
+ out:
+	json_object_put(dir);
+	return ACME_DONE;
+}
+
+enum acme_outcome
+acme_handle_new_nonce(struct acme_request *r)
+{
+	/* RFC 8555 section 7.2: 200 for HEAD, 204 for GET, never cached. */
+	acme_add_header(r, "Cache-Control", "no-store");
+	acme_reply_body(r, r->method == EVHTTP_REQ_HEAD ? 200 : 204, NULL,
+	    NULL, 0);
+	return ACME_DONE;
+}
+
+enum acme_outcome
+acme_handle_not_supported(struct acme_request *r)
+{
+	/* NOTE: revokeCert and keyChange are listed in the directory so that
+	 * clients find a complete one, but this version rejects both. */
+	acme_reply_problem(r, 400, "malformed", "%s is not supported yet",
+	    r->route->name);
+	return ACME_DONE;
+}
