@@ -110,9 +110,9 @@ start_challtestsrv() {
 	start_bg challtestsrv pebble-challtestsrv -defaultIPv4 127.0.0.1 \
 	    -defaultIPv6 "" -dns01 "127.0.0.1:$DNS_PORT" \
 	    -management "127.0.0.1:$MGMT_PORT" -http01 "" -https01 "" \
-	    -tlsalpn01 "" -doh ""
+	    -tlsalpn01 ""
 	wait_for "pebble-challtestsrv" 10 \
-	    curl -sf -X POST -d '{}' "http://127.0.0.1:$MGMT_PORT/clear-request-history"
+	    curl -sf -X POST -d '{"ip":"127.0.0.1"}' "http://127.0.0.1:$MGMT_PORT/set-default-ipv4"
 }
 
 # Create a CA in $TEST_DIR/ca listening on CA_PORT with its http-01

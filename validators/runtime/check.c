@@ -52,7 +52,7 @@ int
 check_dns_name(const char *name)
 {
 	struct in_addr a4;
-	size_t len, label = 0, labels = 0, i;
+	size_t len, label = 0, i;
 
 	if (name == NULL)
 		return 0;
@@ -66,7 +66,6 @@ check_dns_name(const char *name)
 				return 0;
 			if (name[i - 1] == '-' || name[i - label] == '-')
 				return 0;
-			labels++;
 			label = 0;
 			continue;
 		}
@@ -74,9 +73,8 @@ check_dns_name(const char *name)
 			return 0;
 		label++;
 	}
-	if (labels < 2)
-		return 0;
-
+	/* A single label is accepted: private networks use names such as
+	 * "localhost" or "printer", and ca-core accepts them in orders. */
 	/* An IPv4 literal belongs in an ip identifier (RFC 8738). */
 	if (inet_pton(AF_INET, name, &a4) == 1)
 		return 0;

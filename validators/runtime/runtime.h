@@ -164,7 +164,7 @@ void	 vlogv(int level, const char *fmt, va_list ap);
 /* 1..VALIDATION_MAX_TOKEN_LEN characters of the base64url alphabet. */
 int	 check_token(const char *token);
 /* A host name of LDH labels: 1..63 bytes each, no leading or trailing
- * hyphen, at most 253 bytes, at least two labels, no wildcard, no final
+ * hyphen, at most 253 bytes, no wildcard, no final
  * dot (ACME identifiers are written without it), and not an IPv4
  * address. */
 int	 check_dns_name(const char *name);
