@@ -27,4 +27,10 @@ struct core {
 	char			*base_url;
 };
 
+/* Check core->db and reset it (PQreset, logged) when the connection has
+ * dropped.  The HTTPS front calls it before each request; handlers may
+ * call it again before a query.  Returns 0 when the connection is usable,
+ * -1 when the reset failed. */
+int	 core_db_ensure(struct core *);
+
 #endif
