@@ -309,10 +309,6 @@ pki_load_key(const char *path, gnutls_privkey_t *key, char *err,
 		    strerror(errno));
 		goto out;
 	}
-	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
-		log_warn("key file %s can be read by other users (mode %04o); "
-		    "run chmod 600 %s", path, (unsigned)(st.st_mode & 07777),
-		    path);
 	d.data = (unsigned char *)text;
 	d.size = (unsigned)len;
 	if ((r = gnutls_privkey_import_x509_raw(*key, &d, GNUTLS_X509_FMT_PEM,
@@ -321,6 +317,11 @@ pki_load_key(const char *path, gnutls_privkey_t *key, char *err,
 		    "key: %s", path, gnutls_strerror(r));
 		goto out;
 	}
+	/* Warn only once the file is known to hold a key. */
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warn("key file %s can be read by other users (mode %04o); "
+		    "run chmod 600 %s", path, (unsigned)(st.st_mode & 07777),
+		    path);
 	ret = 0;
  out:
 	if (text != NULL)
