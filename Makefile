@@ -39,6 +39,7 @@ COMMON_SRC := ca-core/config.c ca-core/db.c ca-core/migrations.c \
 CORE_SRC  := $(filter-out $(COMMON_SRC),$(wildcard ca-core/*.c))
 RUNTIME_SRC := $(wildcard validators/runtime/*.c)
 HTTP01_SRC  := $(wildcard validators/http-01/*.c)
+EXAMPLE_SRC := $(wildcard validators/examples/c/*.c)
 CAADM_SRC   := $(wildcard tools/caadm/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
@@ -48,12 +49,15 @@ PROTO_LIB   := $(BUILD)/libproto.a
 COMMON_LIB  := $(BUILD)/libcommon.a
 RUNTIME_LIB := $(BUILD)/libvalidator.a
 
-PROGRAMS := $(BIN)/ca-core $(BIN)/caadm $(BIN)/ca-validator-http-01
+PROGRAMS := $(BIN)/ca-core $(BIN)/caadm $(BIN)/ca-validator-http-01 \
+            $(BIN)/ca-validator-example-allowlist
+# Helper programs of the integration tests.
+TEST_PROGRAMS := $(BIN)/sandbox_probe
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/%,$(UNIT_SRC))
 
 .PHONY: all test unit-test integration-test run deps-build deps-run deps-test clean
 
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(TEST_PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -84,6 +88,13 @@ $(BIN)/caadm: $(call obj,$(CAADM_SRC)) $(COMMON_LIB) $(PROTO_LIB)
 $(BIN)/ca-validator-http-01: $(call obj,$(HTTP01_SRC)) $(RUNTIME_LIB) $(PROTO_LIB)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The example plugin in C (validators/examples/c), built on the runtime.
+$(BIN)/ca-validator-example-allowlist: $(call obj,$(EXAMPLE_SRC)) $(RUNTIME_LIB) $(PROTO_LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/sandbox_probe: $(BUILD)/obj/tests/sandbox/sandbox_probe.o $(RUNTIME_LIB) $(PROTO_LIB)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 # Unit tests link what their prefix names: test_proto_*, test_core_*,
 # test_validator_*.
 $(BIN)/test_proto_%: $(BUILD)/obj/tests/unit/test_proto_%.o $(PROTO_LIB)
@@ -107,7 +118,7 @@ deps-test:
 
 run: deps-run
 	@$(MAKE) --no-print-directory all
-	@sh tools/run.sh
+	@bash tools/run.sh
 
 test: deps-test
 	@$(MAKE) --no-print-directory SANITIZE=1 BUILD=build/asan all $(patsubst $(BIN)/%,build/asan/bin/%,$(UNIT_TESTS))

@@ -30,6 +30,7 @@
 #define CONFIG_MAX_LABEL	63
 #define CONFIG_MAX_TYPE		32
 #define CONFIG_HTTP01_EXE	"ca-validator-http-01"
+#define CONFIG_MAX_ARG_LEN	4096
 
 /* Error context of config_load: the file name and the caller's buffer. */
 struct config_ctx {
@@ -411,6 +412,56 @@ config_check_type(const char *type)
 	return 0;
 }
 
+/* Read the optional "args" of a validator: an array of at most
+ * CONFIG_MAX_VALIDATOR_ARGS strings of at most CONFIG_MAX_ARG_LEN bytes
+ * each, without NUL characters.  Stores a NULL-terminated copy in *out, or
+ * leaves it NULL when the field is absent. */
+static int
+config_load_args(const struct config_ctx *ctx, const char *type,
+    json_object *obj, char ***out)
+{
+	json_object *arr, *v;
+	char q[128];
+	char **args;
+	size_t i, n;
+	int r;
+
+	*out = NULL;
+	config_quote(type, q, sizeof(q));
+	if ((r = config_field(ctx, obj, "args", json_type_array, &arr)) != 0)
+		return r == 1 ? 0 : -1;
+	n = json_object_array_length(arr);
+	if (n > CONFIG_MAX_VALIDATOR_ARGS) {
+		config_error(ctx->err, ctx->errlen, "%s: field \"validators.%s."
+		    "args\" has %zu entries; the maximum is %d", ctx->path, q,
+		    n, CONFIG_MAX_VALIDATOR_ARGS);
+		return -1;
+	}
+	if ((args = calloc(n + 1, sizeof(*args))) == NULL) {
+		config_error(ctx->err, ctx->errlen, "out of memory");
+		return -1;
+	}
+	*out = args;
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(v, json_type_string) ||
+		    (size_t)json_object_get_string_len(v) > CONFIG_MAX_ARG_LEN ||
+		    strlen(json_object_get_string(v)) !=
+		    (size_t)json_object_get_string_len(v)) {
+			config_error(ctx->err, ctx->errlen, "%s: field "
+			    "\"validators.%s.args\" entry %zu is not a string "
+			    "of at most %d bytes without NUL characters",
+			    ctx->path, q, i + 1, CONFIG_MAX_ARG_LEN);
+			return -1;
+		}
+		if ((args[i] = strdup(json_object_get_string(v))) == NULL) {
+			config_error(ctx->err, ctx->errlen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 config_load_validator(const struct config_ctx *ctx, const char *home,
     const char *type, json_object *obj, struct validator_config *vc)
@@ -448,6 +499,15 @@ config_load_validator(const struct config_ctx *ctx, const char *home,
 		config_error(ctx->err, ctx->errlen, "%s: field \"validators."
 		    "%s\" must have exactly one of \"exec\" (a program to "
 		    "start) or \"socket\" (a Unix socket to connect to)",
+		    ctx->path, q);
+		return -1;
+	}
+	if (config_load_args(ctx, type, obj, &vc->args) == -1)
+		return -1;
+	if (vc->args != NULL && vc->exec == NULL) {
+		config_error(ctx->err, ctx->errlen, "%s: field \"validators."
+		    "%s.args\" applies only to \"exec\"; remove it or pass "
+		    "the arguments to the program that listens on the socket",
 		    ctx->path, q);
 		return -1;
 	}
@@ -723,9 +783,9 @@ config_add_string(json_object *obj, const char *key, const char *value)
 static json_object *
 config_validators_json(const struct ca_config *cfg)
 {
-	json_object *all, *entry;
+	json_object *all, *entry, *args, *arg;
 	const struct validator_config *vc;
-	size_t i;
+	size_t i, j;
 
 	if ((all = json_object_new_object()) == NULL)
 		return NULL;
@@ -734,12 +794,29 @@ config_validators_json(const struct ca_config *cfg)
 		if ((entry = json_object_new_object()) == NULL ||
 		    json_object_object_add(all, vc->type, entry) != 0 ||
 		    config_add_string(entry, "exec", vc->exec) != 0 ||
-		    config_add_string(entry, "socket", vc->socket) != 0) {
-			json_object_put(all);
-			return NULL;
+		    config_add_string(entry, "socket", vc->socket) != 0)
+			goto fail;
+		if (vc->args == NULL)
+			continue;
+		if ((args = json_object_new_array()) == NULL ||
+		    json_object_object_add(entry, "args", args) != 0) {
+			json_object_put(args);
+			goto fail;
+		}
+		for (j = 0; vc->args[j] != NULL; j++) {
+			if ((arg = json_object_new_string(vc->args[j])) ==
+			    NULL)
+				goto fail;
+			if (json_object_array_add(args, arg) != 0) {
+				json_object_put(arg);
+				goto fail;
+			}
 		}
 	}
 	return all;
+ fail:
+	json_object_put(all);
+	return NULL;
 }
 
 static json_object *
@@ -829,7 +906,7 @@ config_save(const struct ca_config *cfg, char *err, size_t errlen)
 void
 config_free(struct ca_config *cfg)
 {
-	size_t i;
+	size_t i, j;
 
 	if (cfg == NULL)
 		return;
@@ -849,6 +926,10 @@ config_free(struct ca_config *cfg)
 	for (i = 0; i < cfg->nvalidators; i++) {
 		free(cfg->validators[i].type);
 		free(cfg->validators[i].exec);
+		for (j = 0; cfg->validators[i].args != NULL &&
+		    cfg->validators[i].args[j] != NULL; j++)
+			free(cfg->validators[i].args[j]);
+		free(cfg->validators[i].args);
 		free(cfg->validators[i].socket);
 	}
 	free(cfg);

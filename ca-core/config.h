@@ -10,10 +10,14 @@
 #define CONFIG_FILE		"config.json"
 #define CONFIG_MAX_DNS		32
 #define CONFIG_MAX_VALIDATORS	16
+#define CONFIG_MAX_VALIDATOR_ARGS	32
 
 struct validator_config {
 	char	*type;		/* challenge type, e.g. "http-01" */
 	char	*exec;		/* executable ca-core starts, or NULL */
+	/* Arguments after the program name (exec only), NULL-terminated;
+	 * NULL when the config lists none. */
+	char	**args;
 	char	*socket;	/* Unix socket ca-core dials, or NULL */
 };
 

@@ -6,12 +6,22 @@
  *
  * Each connection waits for "hello" and then takes "validate" requests
  * with ids "v<generation>-<counter>", where the generation numbers the
- * connections, so a result reaches only the connection it was sent on,
- * once.  Validations for a type with no ready validator wait in a bounded
+ * connections and the counter is unique within ca-core.  A result is
+ * accepted only for an id outstanding on the connection it arrives on,
+ * and only once, so it always belongs to the challenge that id was sent
+ * for.  Validations for a type with no ready validator wait in a bounded
  * queue until one comes back or their timeout passes.  Health pings go
- * out every DISPATCH_PING_INTERVAL_S.  Children are reaped from a SIGCHLD
- * event and restarted with the backoff of supervisor_backoff(); dialled
- * sockets are redialled with the same backoff.
+ * out every DISPATCH_PING_INTERVAL_S, and at once when a validation times
+ * out on a connection.  Children are reaped from a SIGCHLD event and
+ * restarted with the backoff of supervisor_backoff(); dialled sockets are
+ * redialled with the same backoff.
+ *
+ * A validation in flight on a connection that drops (the validator died,
+ * broke the protocol or missed a pong) is sent once more, with a new id,
+ * on the next connection for its type.  If that connection drops too, the
+ * validation fails, so a request that crashes its validator cannot keep
+ * it in a crash loop.  Validators must therefore be idempotent.  The
+ * validation's own timeout runs across both attempts.
  *
  * Interface (dispatch.h): dispatch_start(), dispatch_stop(),
  * dispatch_serves(), dispatch_validate().
@@ -20,7 +30,8 @@
  * Everything a validator does wrong (bad frame, bad JSON, a message out
  * of place, no hello, no pong, exiting) is logged with its name and pid.
  * It costs the validator its connection, so its outstanding validations
- * fail with a reason, and a child is killed and restarted.  A result for an unknown id
+ * are retried once or fail with a reason, and a child is killed and
+ * restarted.  A result for an unknown id
  * and an invalid log record are warnings and are dropped.  Nothing a
  * validator sends stops ca-core.
  */
@@ -70,6 +81,8 @@
 #define DISPATCH_MAX_LOG_LEN		1024
 #define DISPATCH_MAX_HELLO_TYPES	16
 #define DISPATCH_MAX_NAME_LEN		128
+/* How often one validation is sent: the first time and one retry. */
+#define DISPATCH_MAX_ATTEMPTS		2
 
 struct validation;
 TAILQ_HEAD(validation_list, validation);
@@ -123,7 +136,8 @@ struct validation {
 	int			 listed;	/* in a queue or pending list */
 	char			 id[64];
 	char			*type;
-	struct json_object	*msg;		/* until sent */
+	struct json_object	*msg;		/* kept for a retry */
+	int			 attempts;	/* times sent */
 	dispatch_cb		*cb;
 	void			*arg;
 	struct event		*timer;
@@ -131,6 +145,7 @@ struct validation {
 };
 
 static void	validator_start(struct validator *);
+static void	validator_ping(struct validator *);
 static void	validator_fail(struct validator *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -183,9 +198,10 @@ static void
 validation_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct validation *val = arg;
+	struct validator *v = val->validator;
 	char reason[256];
 
-	if (val->validator != NULL) {
+	if (v != NULL) {
 		log_warn("validator %s[%ld] sent no result for validation "
 		    "%s within %d ms", val->validator->name,
 		    val->validator->peer_pid, val->id, val->timeout_ms);
@@ -196,6 +212,11 @@ validation_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		    "available within %d ms", val->type, val->timeout_ms);
 	}
 	validation_finish(val, NULL, reason);
+
+	/* A validator that sends nothing may be hung: check at once rather
+	 * than at the next periodic ping. */
+	if (v != NULL)
+		validator_ping(v);
 }
 
 /* Fail every validation outstanding on v. */
@@ -206,6 +227,41 @@ validator_fail_pending(struct validator *v, const char *reason)
 
 	while ((val = TAILQ_FIRST(&v->pending)) != NULL)
 		validation_finish(val, NULL, reason);
+}
+
+/* v's connection dropped: put the validations sent on it only once back
+ * at the head of the queue, in their order, for the next connection, and
+ * fail those that were already retried. */
+static void
+validator_retry_pending(struct validator *v, const char *reason)
+{
+	struct dispatch *d = v->dispatch;
+	struct validation *val, *prev;
+	size_t retried = 0, failed = 0;
+
+	if (d->stopping) {
+		validator_fail_pending(v, reason);
+		return;
+	}
+	for (val = TAILQ_LAST(&v->pending, validation_list); val != NULL;
+	    val = prev) {
+		prev = TAILQ_PREV(val, validation_list, entry);
+		if (val->attempts >= DISPATCH_MAX_ATTEMPTS)
+			continue;
+		TAILQ_REMOVE(&v->pending, val, entry);
+		v->npending--;
+		val->validator = NULL;
+		TAILQ_INSERT_HEAD(&d->queue, val, entry);
+		d->nqueued++;
+		retried++;
+	}
+	failed = v->npending;
+	if (retried > 0 || failed > 0)
+		log_warn("validator %s[%ld] dropped with %zu validations in "
+		    "flight: %zu queued for a retry, %zu failed after their "
+		    "retry", v->name, v->peer_pid, retried + failed, retried,
+		    failed);
+	validator_fail_pending(v, reason);
 }
 
 /* ---- writing ---- */
@@ -247,14 +303,14 @@ validator_send(struct validator *v, struct validation *val)
 		    "be sent");
 		return;
 	}
-	json_object_put(val->msg);
-	val->msg = NULL;
+	val->attempts++;
 	val->validator = v;
 	val->listed = 1;
 	TAILQ_INSERT_TAIL(&v->pending, val, entry);
 	v->npending++;
-	log_debug("validation %s for %s sent to validator %s[%ld]", val->id,
-	    val->type, v->name, v->peer_pid);
+	log_debug("validation %s for %s sent to validator %s[%ld] (attempt "
+	    "%d of %d)", val->id, val->type, v->name, v->peer_pid,
+	    val->attempts, DISPATCH_MAX_ATTEMPTS);
 }
 
 /* The ready validator for type with the fewest outstanding validations. */
@@ -301,8 +357,10 @@ validator_drain_queue(struct validator *v)
 
 /* ---- connection life cycle ---- */
 
+/* Restart or redial after the backoff delay.  last_pid is the process
+ * that just ended or whose connection dropped, 0 when there was none. */
 static void
-validator_schedule_restart(struct validator *v)
+validator_schedule_restart(struct validator *v, long last_pid)
 {
 	struct timeval tv = { 0, 0 };
 	int delay;
@@ -312,14 +370,19 @@ validator_schedule_restart(struct validator *v)
 	delay = supervisor_backoff(v->backoff_s, dispatch_now() - v->started,
 	    &v->backoff_s);
 	tv.tv_sec = delay;
-	log_info("%s validator %s in %d s", v->cfg->exec != NULL ?
-	    "restarting" : "redialling", v->name, delay);
+	if (last_pid > 0)
+		log_info("%s validator %s in %d s (last instance: pid %ld)",
+		    v->cfg->exec != NULL ? "restarting" : "redialling",
+		    v->name, delay, last_pid);
+	else
+		log_info("%s validator %s in %d s", v->cfg->exec != NULL ?
+		    "restarting" : "redialling", v->name, delay);
 	evtimer_add(v->restart_timer, &tv);
 }
 
-/* Drop the connection: fail what is outstanding on it, kill our child
- * (restarted when reaped) at once or after DISPATCH_EXIT_GRACE_MS, or
- * redial a socket later. */
+/* Drop the connection: queue what is outstanding on it for a retry (or
+ * fail it), kill our child (restarted when reaped) at once or after
+ * DISPATCH_EXIT_GRACE_MS, or redial a socket later. */
 static void
 validator_down(struct validator *v, const char *reason, int grace)
 {
@@ -338,13 +401,13 @@ validator_down(struct validator *v, const char *reason, int grace)
 	event_del(v->ping_timer);
 	event_del(v->pong_timer);
 
-	validator_fail_pending(v, reason);
+	validator_retry_pending(v, reason);
 	if (v->child > 0 && grace)
 		evtimer_add(v->kill_timer, &tv);
 	else if (v->child > 0)
 		(void)kill(v->child, SIGKILL);
 	else if (v->cfg->exec == NULL)
-		validator_schedule_restart(v);
+		validator_schedule_restart(v, v->peer_pid);
 }
 
 static void
@@ -385,10 +448,11 @@ validator_pong_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	validator_fail(arg, "no pong within %d s", DISPATCH_PONG_TIMEOUT_S);
 }
 
+/* Send a ping unless one is out already; no pong within
+ * DISPATCH_PONG_TIMEOUT_S drops the connection. */
 static void
-validator_ping_cb(evutil_socket_t fd, short what, void *arg)
+validator_ping(struct validator *v)
 {
-	struct validator *v = arg;
 	struct timeval tv = { DISPATCH_PONG_TIMEOUT_S, 0 };
 	struct json_object *ping;
 	int r;
@@ -408,6 +472,12 @@ validator_ping_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	evtimer_add(v->pong_timer, &tv);
+}
+
+static void
+validator_ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	validator_ping(arg);
 }
 
 /* ---- reading ---- */
@@ -562,6 +632,13 @@ validator_handle(struct validator *v, struct json_object *msg,
 		validator_on_log(v, msg);
 		return;
 	}
+	/* PROTOCOL.md: a message type this version does not define is
+	 * ignored, so that validators can be newer than ca-core. */
+	if (type == MSG_UNKNOWN) {
+		log_debug("validator %s[%ld] sent a message of an unknown "
+		    "type; ignored", v->name, v->peer_pid);
+		return;
+	}
 	if (v->state == VALIDATOR_HELLO && type == MSG_HELLO) {
 		validator_on_hello(v, msg);
 		return;
@@ -696,11 +773,11 @@ validator_start(struct validator *v)
 	v->started = dispatch_now();
 	v->peer_pid = 0;
 	if (v->cfg->exec != NULL) {
-		if ((v->child = supervisor_spawn(v->cfg->exec, &fd, err,
+		if ((v->child = supervisor_spawn(v->cfg->exec, v->cfg->args, &fd, err,
 		    sizeof(err))) == -1) {
 			log_error("starting validator %s failed: %s", v->name,
 			    err);
-			validator_schedule_restart(v);
+			validator_schedule_restart(v, 0);
 			return;
 		}
 		v->peer_pid = (long)v->child;
@@ -709,7 +786,7 @@ validator_start(struct validator *v)
 	} else if ((fd = validator_dial(v)) == -1) {
 		log_warn("cannot connect to validator socket %s: %s",
 		    v->cfg->socket, strerror(errno));
-		validator_schedule_restart(v);
+		validator_schedule_restart(v, 0);
 		return;
 	} else
 		log_info("connected to validator %s[%ld] for %s", v->name,
@@ -722,7 +799,7 @@ validator_start(struct validator *v)
 		if (v->child > 0)
 			(void)kill(v->child, SIGKILL);
 		else
-			validator_schedule_restart(v);
+			validator_schedule_restart(v, 0);
 		return;
 	}
 	v->generation = ++d->generation;
@@ -767,7 +844,7 @@ dispatch_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 		v->child = -1;
 		event_del(v->kill_timer);
 		validator_down(v, "validator restarted", 0);
-		validator_schedule_restart(v);
+		validator_schedule_restart(v, (long)r);
 	}
 }
 

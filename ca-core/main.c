@@ -141,7 +141,7 @@ main_setup(struct core *core, const char *home_flag, char *err,
 {
 	char *home = NULL;
 	size_t len;
-	int ret = -1;
+	int created, ret = -1;
 
 	if ((home = config_home(home_flag, err, errlen)) == NULL)
 		goto out;
@@ -165,6 +165,15 @@ main_setup(struct core *core, const char *home_flag, char *err,
 		    strerror(errno), core->cfg->path);
 		goto out;
 	}
+
+	/* Validators started as root switch to this user in their
+	 * sandbox, and refuse to serve when it is missing. */
+	if (util_ensure_system_user("acmeca-validator", &created, err,
+	    errlen) == -1)
+		goto out;
+	if (created)
+		log_info("created system user acmeca-validator for the "
+		    "validators");
 
 	if ((core->base = event_base_new()) == NULL) {
 		snprintf(err, errlen, "event_base_new failed");

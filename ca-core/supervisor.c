@@ -2,7 +2,7 @@
  * Process supervision for validators that ca-core starts.
  *
  * Interface (supervisor.h): supervisor_spawn() forks and execs a validator
- * with its socket at descriptor 3, supervisor_describe_status() turns a
+ * with its arguments and its socket at descriptor 3, supervisor_describe_status() turns a
  * wait status into words for the log, supervisor_backoff() computes
  * restart delays, supervisor_stop() terminates and reaps children at
  * shutdown.
@@ -75,11 +75,12 @@ supervisor_free_env(char **env)
 	free(env);
 }
 
-/* Runs in the child between fork and exec: async-signal-safe calls only. */
+/* Runs in the child between fork and exec: async-signal-safe calls only.
+ * argv is built before fork. */
 static void __attribute__((noreturn))
-supervisor_exec_child(const char *program, int child_fd, char **env)
+supervisor_exec_child(const char *program, char **argv, int child_fd,
+    char **env)
 {
-	char *argv[2];
 	sigset_t none;
 	long fd, maxfd;
 
@@ -104,20 +105,33 @@ supervisor_exec_child(const char *program, int child_fd, char **env)
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 
-	argv[0] = (char *)(uintptr_t)program;
-	argv[1] = NULL;
 	execve(program, argv, env);
 	_exit(127);
 }
 
 pid_t
-supervisor_spawn(const char *program, int *fd, char *err, size_t errlen)
+supervisor_spawn(const char *program, char *const *args, int *fd, char *err,
+    size_t errlen)
 {
+	char *argv[SUPERVISOR_MAX_ARGS + 2];
 	int sv[2] = { -1, -1 };
 	char **env = NULL;
 	pid_t pid = -1;
+	size_t n = 0;
 
 	*fd = -1;
+
+	argv[n++] = (char *)(uintptr_t)program;
+	while (args != NULL && args[n - 1] != NULL) {
+		if (n > SUPERVISOR_MAX_ARGS) {
+			snprintf(err, errlen, "%s has more than %d arguments",
+			    program, SUPERVISOR_MAX_ARGS);
+			return -1;
+		}
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
 
 	if ((env = supervisor_child_env()) == NULL) {
 		snprintf(err, errlen, "out of memory building the environment "
@@ -136,7 +150,7 @@ supervisor_spawn(const char *program, int *fd, char *err, size_t errlen)
 		goto out;
 	}
 	if (pid == 0)
-		supervisor_exec_child(program, sv[1], env);
+		supervisor_exec_child(program, argv, sv[1], env);
 
 	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) == -1) {
 		snprintf(err, errlen, "fcntl O_NONBLOCK for %s failed: %s",

@@ -26,14 +26,18 @@
 /* Grace period between SIGTERM and SIGKILL at shutdown. */
 #define SUPERVISOR_STOP_GRACE_MS	2000
 
-/* Start program (argv[0] is the program path, no other arguments) with
- * one end of a new socketpair at SUPERVISOR_CHILD_FD, SUPERVISOR_FD_ENV
- * set, and every other descriptor above 2 closed.  Stores ca-core's end
- * (nonblocking, close-on-exec) in *fd and returns the child's pid, or
- * returns -1 with err.  A failed exec shows up as the child exiting with
- * status 127. */
-pid_t	 supervisor_spawn(const char *program, int *fd, char *err,
-	    size_t errlen);
+/* Maximum number of arguments after the program name. */
+#define SUPERVISOR_MAX_ARGS		32
+
+/* Start program with args (a NULL-terminated list of at most
+ * SUPERVISOR_MAX_ARGS arguments after argv[0], or NULL for none; argv[0]
+ * is the program path).  The child gets one end of a new socketpair at
+ * SUPERVISOR_CHILD_FD, SUPERVISOR_FD_ENV set, and every other descriptor
+ * above 2 closed.  Stores ca-core's end (nonblocking, close-on-exec) in
+ * *fd and returns the child's pid, or returns -1 with err.  A failed exec
+ * shows up as the child exiting with status 127. */
+pid_t	 supervisor_spawn(const char *program, char *const *args, int *fd,
+	    char *err, size_t errlen);
 
 /* Describe a wait status: "exited with status N" or "killed by signal
  * NAME", naming SIGSYS as a sandbox violation.  Returns buf. */

@@ -1,6 +1,7 @@
 /*
  * Helpers shared by ca-core and caadm: random ids, whole-file reads and
- * atomic writes, directory creation, secret wiping.  Every function
+ * atomic writes, directory creation, system user creation, secret
+ * wiping.  Every function
  * reports failure to its caller; none logs or exits.
  */
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -164,4 +167,52 @@ util_wipe(void *p, size_t len)
 {
 	if (p != NULL)
 		explicit_bzero(p, len);
+}
+
+int
+util_ensure_system_user(const char *name, int *created, char *err,
+    size_t errlen)
+{
+	const char *const argv[] = {
+		"/usr/sbin/useradd", "--system", "--no-create-home",
+		"--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+		"--user-group", name, NULL
+	};
+	pid_t pid;
+	int status = 0;
+
+	*created = 0;
+	if (geteuid() != 0 || getpwnam(name) != NULL)
+		return 0;
+
+	/* useradd's own messages go to our stderr, which the log collects. */
+	if ((pid = fork()) == -1) {
+		snprintf(err, errlen, "cannot fork to run useradd %s: %s",
+		    name, strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR) {
+			snprintf(err, errlen, "waiting for useradd %s: %s",
+			    name, strerror(errno));
+			return -1;
+		}
+	}
+
+	/* Another process may have created the user at the same time, so
+	 * the lookup decides, not the exit status. */
+	if (getpwnam(name) != NULL) {
+		*created = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		return 0;
+	}
+	snprintf(err, errlen, "system user %s does not exist and useradd %s "
+	    "(status %d); create it with: useradd --system --no-create-home "
+	    "--shell /usr/sbin/nologin --user-group %s", name,
+	    WIFEXITED(status) ? "failed" : "was killed",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), name);
+	return -1;
 }

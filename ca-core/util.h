@@ -26,6 +26,17 @@ int	 util_mkdirs(const char *path, int mode);
 /* Directory of the running executable (from /proc/self/exe), malloc'd. */
 char	*util_exe_dir(void);
 
+/*
+ * Make sure the system user name exists: when the process runs as root
+ * and getpwnam() finds no such user, run useradd --system with a group of
+ * the same name, no home and no login shell.  Sets *created to 1 when
+ * this call created the user.  Returns 0 when the user exists afterwards
+ * (or the process is not root, which needs no user), or -1 with a reason
+ * in err.
+ */
+int	 util_ensure_system_user(const char *name, int *created, char *err,
+	    size_t errlen);
+
 /* Explicitly zero memory that held a secret. */
 void	 util_wipe(void *p, size_t len);
 

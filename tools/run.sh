@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # `make run`: create a CA on first use (root, intermediate, embedded
 # PostgreSQL, an ACME provisioner named "acme"), then run ca-core in the
 # foreground.  The CA lives in $CA_HOME, by default ./state.
@@ -9,7 +9,7 @@
 #   CA_ADDRESS  listen address                (default :8443)
 #   HTTP_PORT   port the http-01 validator checks (default 80)
 #   RESOLVER    HOST:PORT of the validators' DNS resolver (default: system)
-set -eu
+set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/build/bin
@@ -28,10 +28,12 @@ if [ ! -f "$CA_HOME/config.json" ]; then
 	if [ -n "${RESOLVER:-}" ]; then
 		set -- "$@" --resolver "$RESOLVER"
 	fi
-	"$bin/caadm" init "$@"
+	# init ends with a hint to add a provisioner and start ca-core, which
+	# this script does next, so that line is left out.
+	"$bin/caadm" init "$@" | sed '/^Next:/d'
 fi
 
-if ! "$bin/caadm" provisioner list | grep -q '^acme\b'; then
+if ! "$bin/caadm" provisioner list 2>/dev/null | grep -q '^acme\b'; then
 	"$bin/caadm" provisioner add acme --type ACME
 fi
 

@@ -303,7 +303,11 @@ FAKE_VALIDATOR_MODE=normal "$DRIVER" "socket:$SOCK" 2 1500 4 wait \
 expect socket "socket validator connected" "connected to validator $SOCK"
 expect socket "dropped validations fail" "^failed validator restarted$" 2
 expect socket "redial scheduled" "redialling validator $SOCK in 1 s"
-expect socket "redial succeeded" "ready for http-01" 2
+# The retry of the dropped validations drops the second connection too,
+# so a third one may come up before the driver stops.
+n=$(grep -c "ready for http-01" "$TEST_DIR/socket.out")
+[ "$n" -ge 2 ] && pass "socket: redial succeeded ($n connections)" ||
+	fail "socket: redial succeeded ($n connections ready, expected 2 or more)"
 kill "$LAST_PID" 2>/dev/null
 rm -f "$SOCK"
 "$DRIVER" "socket:$SOCK" 1 500 4 wait >"$TEST_DIR/nosocket.out" 2>&1

@@ -28,6 +28,13 @@ hang_port=18564		# accepts connections, never answers
 dead_dns_port=18565	# no resolver listens here
 resolver=127.0.0.1:$dns_port
 
+# As root the validator switches to this user before it serves; ca-core
+# creates it, but this test starts the validator without ca-core.
+if [ "$(id -u)" -eq 0 ] && ! getent passwd acmeca-validator >/dev/null; then
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin acmeca-validator
+fi
+
 passed=0
 failed=0
 pids=()

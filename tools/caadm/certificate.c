@@ -1,13 +1,15 @@
 /*
  * `caadm certificate`: obtain a certificate from an ACME CA with the
- * http-01 challenge answered by a built-in standalone responder.
+ * http-01 challenge answered by a built-in standalone responder, or with
+ * another challenge type (--challenge) that needs no client-side setup,
+ * such as a plugin type that ca-core's validator decides on its own.
  *
  * Interface: cmd_certificate() from caadm.h.  The command parses its
  * options, checks every name and output file before any network traffic,
  * takes its defaults from the CA home (config.json, and the database when
  * it must pick the only ACME provisioner), then runs RFC 8555: directory,
- * newNonce, newAccount with an ephemeral key, newOrder, one http-01
- * challenge per authorization, finalize with a CSR, and the download of
+ * newNonce, newAccount with an ephemeral key, newOrder, one challenge of
+ * the chosen type per authorization, finalize with a CSR, and the download of
  * the chain.  The key and chain are written atomically at the end.
  *
  * Progress and errors go to stderr.  Every error is fatal: an ACME problem
@@ -51,12 +53,16 @@
 #define CERT_MIN_POLL_MS	100
 #define CERT_ERRLEN		2048
 #define CERT_CHECK		"\xe2\x9c\x93"	/* U+2713 CHECK MARK */
+#define CERT_HTTP01		"http-01"
+/* Maximum length of a challenge type name for --challenge. */
+#define CERT_MAX_CHALLENGE_LEN	32
 
 struct cert_args {
 	const char	*provisioner;
 	const char	*ca_url;
 	const char	*root;
 	const char	*http_listen;
+	const char	*challenge;
 	const char	*kty;
 	const char	*curve;
 	const char	*size;
@@ -82,6 +88,7 @@ struct cert_plan {
 	char			*root;
 	char			*listen_host;
 	int			 listen_port;
+	const char		*challenge;	/* challenge type to answer */
 };
 
 /* Set while a progress line waits for its " done!", so that an error
@@ -131,9 +138,9 @@ cert_usage(FILE *f)
 	fprintf(f,
 	    "usage: caadm certificate [--provisioner NAME] [--ca-url URL] "
 	    "[--root FILE]\n"
-	    "           [--http-listen [HOST]:PORT] [--kty EC|RSA|OKP]\n"
-	    "           [--curve P-256|P-384|P-521|Ed25519] [--size BITS] "
-	    "[--force]\n"
+	    "           [--http-listen [HOST]:PORT] [--challenge TYPE]\n"
+	    "           [--kty EC|RSA|OKP] [--curve P-256|P-384|P-521|Ed25519]\n"
+	    "           [--size BITS] [--force]\n"
 	    "           SUBJECT CRT_FILE KEY_FILE [--san NAME]...\n"
 	    "\n"
 	    "  --provisioner NAME  ACME provisioner of the CA (default: the "
@@ -144,6 +151,13 @@ cert_usage(FILE *f)
 	    "chain must reach\n"
 	    "  --http-listen ADDR  address of the http-01 responder "
 	    "(default :http_port)\n"
+	    "  --challenge TYPE    challenge type to answer (default "
+	    "http-01).  For any other\n"
+	    "                      type caadm sets nothing up: it asks the "
+	    "CA to validate\n"
+	    "                      and polls, for types whose validator "
+	    "decides alone,\n"
+	    "                      such as a plugin's allow-list\n"
 	    "  --kty, --curve, --size  certificate key (default EC P-256; "
 	    "RSA 2048..8192)\n"
 	    "  --san NAME          subject alternative name, DNS name or IP "
@@ -163,6 +177,7 @@ cert_option_slot(struct cert_args *a, const char *name, size_t len)
 		{ "--ca-url", offsetof(struct cert_args, ca_url) },
 		{ "--root", offsetof(struct cert_args, root) },
 		{ "--http-listen", offsetof(struct cert_args, http_listen) },
+		{ "--challenge", offsetof(struct cert_args, challenge) },
 		{ "--kty", offsetof(struct cert_args, kty) },
 		{ "--curve", offsetof(struct cert_args, curve) },
 		{ "--size", offsetof(struct cert_args, size) },
@@ -799,10 +814,11 @@ cert_authz_error(struct json_object *authz, const char *name, char *err,
 	cert_challenge_error(authz, name, err, errlen);
 }
 
-/* Find the http-01 challenge, or explain which types the CA offered. */
+/* Find the challenge of the type wanted, or explain which types the CA
+ * offered. */
 static struct json_object *
-cert_find_http01(struct json_object *authz, const char *name, char *err,
-    size_t errlen)
+cert_find_challenge(struct json_object *authz, const char *wanted,
+    const char *name, char *err, size_t errlen)
 {
 	struct json_object *chals, *ch;
 	char offered[512] = "", shown[64];
@@ -819,23 +835,25 @@ cert_find_http01(struct json_object *authz, const char *name, char *err,
 	for (i = 0; i < n; i++) {
 		ch = json_object_array_get_idx(chals, i);
 		type = acme_json_string(ch, "type");
-		if (type != NULL && strcmp(type, "http-01") == 0)
+		if (type != NULL && strcmp(type, wanted) == 0)
 			return ch;
 		used = strlen(offered);
 		snprintf(offered + used, sizeof(offered) - used, "%s%s",
 		    used > 0 ? ", " : "", acme_escape(type, shown,
 		    sizeof(shown)));
 	}
-	cert_seterr(err, errlen, "the CA offers no http-01 challenge for %s "
-	    "(offered: %s)", name, n > 0 ? offered : "none");
+	cert_seterr(err, errlen, "the CA offers no %s challenge for %s "
+	    "(offered: %s)", wanted, name, n > 0 ? offered : "none");
 	return NULL;
 }
 
-/* Answer the http-01 challenge of one authorization and poll it until it
- * is valid. */
+/* Respond to the challenge of type wanted of one authorization and poll it
+ * until it is valid.  Only http-01 gets client-side setup (a token on
+ * the responder resp); for any other type the challenge is just
+ * triggered. */
 static int
 cert_authorize(struct acme_client *acme, struct responder *resp,
-    const char *authz_url, char *err, size_t errlen)
+    const char *wanted, const char *authz_url, char *err, size_t errlen)
 {
 	struct json_object *authz = NULL, *chal_obj = NULL, *ident;
 	struct json_object *chal;
@@ -843,16 +861,21 @@ cert_authorize(struct acme_client *acme, struct responder *resp,
 	char name[300], *keyauth = NULL, *token_copy = NULL;
 	unsigned long hits_before = 0;
 	int64_t deadline;
-	int retry_ms, validating = 0, ret = -1;
+	int retry_ms, validating = 0, http01, ret = -1;
 
+	http01 = strcmp(wanted, CERT_HTTP01) == 0;
 	if (acme_post_json(acme, authz_url, NULL, &authz, NULL, NULL, err,
 	    errlen) == -1)
 		goto out;
 	ident = NULL;
 	json_object_object_get_ex(authz, "identifier", &ident);
 	acme_escape(acme_json_string(ident, "value"), name, sizeof(name));
-	cert_progress("Using Standalone Mode HTTP challenge to validate %s ",
-	    name);
+	if (http01)
+		cert_progress("Using Standalone Mode HTTP challenge to "
+		    "validate %s ", name);
+	else
+		cert_progress("Using the %s challenge, which needs no setup "
+		    "here, to validate %s ", wanted, name);
 	cert_line_open = 1;
 
 	status = acme_json_string(authz, "status");
@@ -864,15 +887,18 @@ cert_authorize(struct acme_client *acme, struct responder *resp,
 		    "status");
 		goto out;
 	}
-	if ((chal = cert_find_http01(authz, name, err, errlen)) == NULL)
+	if ((chal = cert_find_challenge(authz, wanted, name, err,
+	    errlen)) == NULL)
 		goto out;
 	token = acme_json_string(chal, "token");
 	chal_url = acme_json_string(chal, "url");
 	if (token == NULL || chal_url == NULL) {
-		cert_seterr(err, errlen, "the http-01 challenge for %s has no "
-		    "token or url", name);
+		cert_seterr(err, errlen, "the %s challenge for %s has no "
+		    "token or url", wanted, name);
 		goto out;
 	}
+	if (!http01)
+		goto trigger;
 	if ((keyauth = keyauth_build(token, acme_thumbprint(acme))) == NULL ||
 	    (token_copy = strdup(token)) == NULL) {
 		cert_seterr(err, errlen, "out of memory");
@@ -884,8 +910,9 @@ cert_authorize(struct acme_client *acme, struct responder *resp,
 		goto out;
 	}
 
-	/* RFC 8555 7.5.1: an empty object tells the CA to validate. */
 	hits_before = responder_hits(resp);
+ trigger:
+	/* RFC 8555 7.5.1: an empty object tells the CA to validate. */
 	if (acme_post_json(acme, chal_url, "{}", &chal_obj, NULL, &retry_ms,
 	    err, errlen) == -1)
 		goto out;
@@ -933,7 +960,8 @@ cert_authorize(struct acme_client *acme, struct responder *resp,
 	cert_line_open = 0;
 	ret = 0;
  out:
-	if (ret != 0 && validating && responder_hits(resp) == hits_before) {
+	if (ret != 0 && http01 && validating &&
+	    responder_hits(resp) == hits_before) {
 		size_t used = strlen(err);
 
 		snprintf(err + used, errlen - used, "; the CA never fetched "
@@ -1096,8 +1124,8 @@ cert_obtain(struct acme_client *acme, struct responder *resp,
 			    "authorization that is not a URL");
 			goto out;
 		}
-		if (cert_authorize(acme, resp, json_object_get_string(a), err,
-		    errlen) == -1)
+		if (cert_authorize(acme, resp, p->challenge,
+		    json_object_get_string(a), err, errlen) == -1)
 			goto out;
 	}
 
@@ -1203,6 +1231,30 @@ enum cert_prepare_result {
 	CERT_INVALID		/* a name, file or default is unusable */
 };
 
+/* A challenge type name as ca-core's config accepts it: lowercase
+ * letters, digits and hyphens. */
+static int
+cert_check_challenge(const char *type, char *err, size_t errlen)
+{
+	size_t i, len = strlen(type);
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)type[i];
+
+		if ((ch < 'a' || ch > 'z') && (ch < '0' || ch > '9') &&
+		    ch != '-')
+			break;
+	}
+	if (len == 0 || len > CERT_MAX_CHALLENGE_LEN || i < len) {
+		cert_seterr(err, errlen, "invalid --challenge \"%.*s\": use a "
+		    "challenge type of 1 to %d lowercase letters, digits and "
+		    "hyphens, such as http-01", CERT_MAX_CHALLENGE_LEN + 1,
+		    type, CERT_MAX_CHALLENGE_LEN);
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything that needs no network: options, names, files, defaults. */
 static enum cert_prepare_result
 cert_prepare(int argc, char **argv, struct cert_plan *p, char *err,
@@ -1216,6 +1268,9 @@ cert_prepare(int argc, char **argv, struct cert_plan *p, char *err,
 	p->subject = a.positional[0];
 	p->crt_file = a.positional[1];
 	p->key_file = a.positional[2];
+	p->challenge = a.challenge != NULL ? a.challenge : CERT_HTTP01;
+	if (cert_check_challenge(p->challenge, err, errlen) == -1)
+		return CERT_INVALID;
 	if (cert_build_names(&a, p, err, errlen) == -1 ||
 	    cert_key_options(&a, p, err, errlen) == -1)
 		return CERT_INVALID;
@@ -1265,8 +1320,9 @@ cmd_certificate(int argc, char **argv)
 	}
 
 	if (https_client_new(plan.root, &http, err, sizeof(err)) == -1 ||
+	    (strcmp(plan.challenge, CERT_HTTP01) == 0 &&
 	    responder_start(plan.listen_host, plan.listen_port, &resp, err,
-	    sizeof(err)) == -1 ||
+	    sizeof(err)) == -1) ||
 	    acme_client_new(http, plan.directory_url, &acme, err,
 	    sizeof(err)) == -1 ||
 	    acme_fetch_directory(acme, err, sizeof(err)) == -1) {

@@ -72,12 +72,19 @@ static const char *const http01_types[] = { "http-01" };
 static void	http01_start(struct validation *);
 static void	http01_try_next(struct http01 *);
 
+/* Lookups through libunbound and the HTTP fetch need IPv4 and IPv6
+ * sockets only. */
+static const int http01_socket_families[] = { AF_INET, AF_INET6 };
+
 static const struct validator http01_validator = {
 	.name = HTTP01_NAME,
 	.version = HTTP01_VERSION,
 	.challenge_types = http01_types,
 	.nchallenge_types = 1,
 	.start = http01_start,
+	.socket_families = http01_socket_families,
+	.nsocket_families = sizeof(http01_socket_families) /
+	    sizeof(http01_socket_families[0]),
 };
 
 static void

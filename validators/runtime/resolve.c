@@ -4,8 +4,10 @@
  * loop watches the descriptor from ub_fd() and calls ub_process(), so the
  * callbacks run in the loop's thread.
  *
- * Interface (resolve.h): resolve_start(), resolve_cancel(),
- * resolve_shutdown().
+ * Interface (resolve.h): resolve_init(), resolve_start(), resolve_cancel(),
+ * resolve_shutdown().  resolve_init() creates the system resolver's
+ * context before the sandbox is entered; forwarder contexts are created on
+ * first use and read no file.
  *
  * Errors: a failing lookup is an ordinary result (RESOLVE_FAILED with a
  * reason).  Failing to create a context, or more distinct resolvers than
@@ -59,6 +61,10 @@ struct resolve_query {
 
 static struct resolve_context resolve_contexts[RESOLVE_MAX_CONTEXTS];
 static size_t resolve_ncontexts;
+/* Set when resolve_init() failed; the system resolver is then never
+ * retried, because its files cannot be read inside the sandbox. */
+static int resolve_system_failed;
+static char resolve_system_error[256];
 
 static void
 resolve_process_cb(evutil_socket_t fd, short what, void *arg)
@@ -92,12 +98,16 @@ resolve_unblock_zones(struct ub_ctx *ctx)
 	return 0;
 }
 
+/* Create and configure the libunbound context of c.  With resolver NULL
+ * this reads /etc/resolv.conf and /etc/hosts, so it must run before the
+ * sandbox is entered; a forwarder context reads no file. */
 static int
-resolve_context_init(struct resolve_context *c, struct event_base *base,
-    const char *resolver, char *err, size_t errlen)
+resolve_context_create(struct resolve_context *c, const char *resolver,
+    char *err, size_t errlen)
 {
 	int r;
 
+	memset(c, 0, sizeof(*c));
 	if ((c->ctx = ub_ctx_create()) == NULL) {
 		snprintf(err, errlen, "cannot create a libunbound context");
 		return -1;
@@ -114,30 +124,59 @@ resolve_context_init(struct resolve_context *c, struct event_base *base,
 		goto fail;
 	if (resolver != NULL)
 		r = ub_ctx_set_fwd(c->ctx, resolver);
-	else
-		r = ub_ctx_resolvconf(c->ctx, NULL);
+	else if ((r = ub_ctx_resolvconf(c->ctx, NULL)) == 0)
+		r = ub_ctx_hosts(c->ctx, NULL);
 	if (r != 0)
 		goto fail;
 	if ((r = resolve_unblock_zones(c->ctx)) != 0)
 		goto fail;
-
-	if ((c->ev = event_new(base, ub_fd(c->ctx), EV_READ | EV_PERSIST,
-	    resolve_process_cb, c)) == NULL || event_add(c->ev, NULL) == -1) {
-		snprintf(err, errlen, "cannot watch the libunbound descriptor");
-		goto cleanup;
-	}
 	snprintf(c->resolver, sizeof(c->resolver), "%s",
 	    resolver != NULL ? resolver : "");
 	return 0;
  fail:
-	snprintf(err, errlen, "cannot configure resolver %s: %s",
-	    resolver != NULL ? resolver : "(system)", ub_strerror(r));
- cleanup:
-	if (c->ev != NULL)
-		event_free(c->ev);
+	snprintf(err, errlen, "cannot configure resolver %s: %s%s",
+	    resolver != NULL ? resolver : "(system)", ub_strerror(r),
+	    r == UB_READFILE ? " (/etc/resolv.conf or /etc/hosts)" : "");
 	ub_ctx_delete(c->ctx);
 	memset(c, 0, sizeof(*c));
 	return -1;
+}
+
+/* Watch the context's descriptor from the event loop, once. */
+static int
+resolve_context_attach(struct resolve_context *c, struct event_base *base,
+    char *err, size_t errlen)
+{
+	if (c->ev != NULL)
+		return 0;
+	if ((c->ev = event_new(base, ub_fd(c->ctx), EV_READ | EV_PERSIST,
+	    resolve_process_cb, c)) == NULL || event_add(c->ev, NULL) == -1) {
+		if (c->ev != NULL)
+			event_free(c->ev);
+		c->ev = NULL;
+		snprintf(err, errlen, "cannot watch the libunbound descriptor");
+		return -1;
+	}
+	return 0;
+}
+
+int
+resolve_init(char *err, size_t errlen)
+{
+	struct resolve_context *c = &resolve_contexts[0];
+
+	if (resolve_ncontexts > 0 || resolve_system_failed)
+		return 0;
+	if (resolve_context_create(c, NULL, err, errlen) == -1) {
+		snprintf(resolve_system_error, sizeof(resolve_system_error),
+		    "%s", err);
+		resolve_system_failed = 1;
+		return -1;
+	}
+	resolve_ncontexts = 1;
+	vlog(VLOG_DEBUG, "resolver (system): context created from "
+	    "/etc/resolv.conf and /etc/hosts");
+	return 0;
 }
 
 static struct resolve_context *
@@ -148,9 +187,16 @@ resolve_context_get(struct event_base *base, const char *resolver,
 	struct resolve_context *c;
 	size_t i;
 
+	if (resolver == NULL && resolve_system_failed) {
+		snprintf(err, errlen, "system resolver unavailable: %s",
+		    resolve_system_error);
+		return NULL;
+	}
 	for (i = 0; i < resolve_ncontexts; i++) {
-		if (strcmp(resolve_contexts[i].resolver, key) == 0)
-			return &resolve_contexts[i];
+		c = &resolve_contexts[i];
+		if (strcmp(c->resolver, key) == 0)
+			return resolve_context_attach(c, base, err, errlen) ==
+			    0 ? c : NULL;
 	}
 	if (resolve_ncontexts == RESOLVE_MAX_CONTEXTS) {
 		snprintf(err, errlen, "more than %d distinct resolvers in use",
@@ -158,8 +204,13 @@ resolve_context_get(struct event_base *base, const char *resolver,
 		return NULL;
 	}
 	c = &resolve_contexts[resolve_ncontexts];
-	if (resolve_context_init(c, base, resolver, err, errlen) == -1)
+	if (resolve_context_create(c, resolver, err, errlen) == -1)
 		return NULL;
+	if (resolve_context_attach(c, base, err, errlen) == -1) {
+		ub_ctx_delete(c->ctx);
+		memset(c, 0, sizeof(*c));
+		return NULL;
+	}
 	resolve_ncontexts++;
 	vlog(VLOG_INFO, "resolver %s: context created",
 	    resolver != NULL ? resolver : "(system)");
@@ -349,7 +400,8 @@ resolve_shutdown(void)
 	size_t i;
 
 	for (i = 0; i < resolve_ncontexts; i++) {
-		event_free(resolve_contexts[i].ev);
+		if (resolve_contexts[i].ev != NULL)
+			event_free(resolve_contexts[i].ev);
 		ub_ctx_delete(resolve_contexts[i].ctx);
 		memset(&resolve_contexts[i], 0, sizeof(resolve_contexts[i]));
 	}

@@ -1,7 +1,8 @@
 /*
  * Asynchronous A and AAAA lookups through libunbound, driven by the
  * validator's event loop.  One libunbound context is kept per resolver
- * option ("" for the system resolver from /etc/resolv.conf), so the cache
+ * option ("" for the system resolver from /etc/resolv.conf and
+ * /etc/hosts), so the cache
  * and the worker thread are shared by all validations that use it.
  */
 #ifndef VALIDATOR_RESOLVE_H
@@ -42,6 +43,14 @@ struct resolve_result {
 /* Called once per started query from the event loop; the query is freed
  * after the callback returns and must not be cancelled then. */
 typedef void resolve_done_fn(const struct resolve_result *, void *arg);
+
+/*
+ * Create the system resolver's context from /etc/resolv.conf and
+ * /etc/hosts, before the sandbox forbids reading them.  Returns 0, or -1
+ * with a reason in err; lookups with no resolver option then fail with
+ * that reason.  Without this call the context is created on first use.
+ */
+int	 resolve_init(char *err, size_t errlen);
 
 /*
  * Start looking up A and AAAA for name.  resolver is libunbound's forwarder

@@ -15,7 +15,8 @@
  * the process then exits with status 1.  A message of an unknown type is
  * logged and ignored.  EOF on the inherited socket and SIGTERM stop the
  * process with status 0.  Failing to set up the socket, the sandbox or the
- * event loop is fatal (status 1).
+ * event loop is fatal (status 1): the validator never serves
+ * unsandboxed.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -487,6 +488,50 @@ rt_listen_socket(const char *path)
 	return ret;
 }
 
+/*
+ * With --listen, fork a helper that removes the socket file after the
+ * validator exits, because the sandbox forbids unlink(2).  The helper
+ * keeps no socket, ignores SIGTERM and SIGINT, and waits for EOF on a pipe
+ * whose write end only the validator holds.  It removes the path only
+ * while it is still the socket that this process created.
+ */
+static int
+rt_spawn_unlinker(const char *path)
+{
+	struct stat st, now;
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	if (lstat(path, &st) == -1 || pipe2(fds, O_CLOEXEC) == -1) {
+		vlog(VLOG_ERROR, "cannot set up the removal of %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		vlog(VLOG_ERROR, "cannot fork the helper that removes %s: %s",
+		    path, strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		close(fds[1]);
+		while (read(fds[0], &c, 1) == -1 && errno == EINTR)
+			;
+		if (lstat(path, &now) == 0 && now.st_dev == st.st_dev &&
+		    now.st_ino == st.st_ino && unlink(path) == -1)
+			vlog(VLOG_WARN, "cannot remove socket %s: %s", path,
+			    strerror(errno));
+		_exit(0);
+	}
+	close(fds[0]);
+	/* fds[1] stays open until this process exits. */
+	return 0;
+}
+
 static void
 rt_usage(const struct validator *validator, FILE *f)
 {
@@ -635,17 +680,29 @@ runtime_main(const struct validator *validator, int argc, char **argv)
 		return 1;
 	rt.inherited = inherited = listen_path == NULL;
 
-	if (runtime_sandbox(fd) == -1) {
+	/* Acquire first: descriptors closed, the system resolver, the event
+	 * base with its signals and the first connection.  Then restrict,
+	 * before the loop reads the first request. */
+	if (runtime_prepare(validator, fd) == -1) {
 		close(fd);
+		return 1;
+	}
+	if (rt_setup(&rt, fd) == -1) {
+		rt_teardown(&rt);
+		return 1;
+	}
+	if (listen_path != NULL && rt_spawn_unlinker(listen_path) == -1) {
+		rt_teardown(&rt);
+		return 1;
+	}
+	if (runtime_sandbox(validator) == -1) {
+		vlog(VLOG_ERROR, "cannot enter the sandbox; not serving");
+		rt_teardown(&rt);
 		return 1;
 	}
 	vlog(VLOG_INFO, "%s %s starting, %s%s", validator->name,
 	    validator->version, inherited ? "serving the socket from " :
 	    "listening on ", inherited ? RT_FD_ENV : listen_path);
-	if (rt_setup(&rt, fd) == -1) {
-		rt_teardown(&rt);
-		return 1;
-	}
 	rt.exit_status = 0;
 	if (event_base_dispatch(rt.base) == -1) {
 		vlog(VLOG_ERROR, "event loop failed");
@@ -653,10 +710,9 @@ runtime_main(const struct validator *validator, int argc, char **argv)
 	}
 	status = rt.exit_status;
 
+	/* The helper from rt_spawn_unlinker() removes a --listen socket
+	 * once this process has exited. */
 	rt_teardown(&rt);
-	if (listen_path != NULL && unlink(listen_path) == -1)
-		vlog(VLOG_WARN, "cannot remove socket %s: %s", listen_path,
-		    strerror(errno));
 	vlog(VLOG_INFO, "%s %s stopped with status %d", validator->name,
 	    validator->version, status);
 	return status;

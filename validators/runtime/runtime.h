@@ -86,6 +86,16 @@ struct validator {
 	 * every validation has finished or been cancelled, before the event
 	 * base is freed. */
 	void			(*stop)(void);
+	/* Socket families (AF_INET, AF_INET6) that socket(2) may create once
+	 * the sandbox is entered.  None (the zero default) denies every
+	 * socket(2) call and skips the system resolver, for validators with
+	 * no network work. */
+	const int		*socket_families;
+	size_t			 nsocket_families;
+	/* System calls (SCMP_SYS(name) numbers) that this validator needs
+	 * beyond the runtime's own allow-list. */
+	const int		*extra_syscalls;
+	size_t			 nextra_syscalls;
 };
 
 /* Called when the runtime gives up on a validation that has not finished:
@@ -96,19 +106,34 @@ typedef void validation_cancel_fn(struct validation *, void *arg);
 
 /*
  * Run the validator: parse argv (--listen PATH, --help, --version), set up
- * the socket, call runtime_sandbox(), serve until EOF on fd 3 or SIGTERM.
+ * the socket, call runtime_prepare(), create the event loop, call
+ * runtime_sandbox(), serve until EOF on fd 3 or SIGTERM.
  * Returns the process exit status: 0 on a clean stop, 1 when the serving
- * socket failed or ca-core broke the protocol, 2 on a usage error.
+ * socket, the sandbox or the event loop failed or ca-core broke the
+ * protocol, 2 on a usage error.
  */
 int	 runtime_main(const struct validator *, int argc, char **argv);
 
 /*
- * Restrict the process before it reads its first request.  Sets
- * PR_SET_NO_NEW_PRIVS and closes every descriptor except 0, 1, 2 and
- * keep_fd.  Returns 0, or -1 (logged) when a step fails, which the caller
- * treats as fatal.
+ * Acquire what the sandbox will forbid later: close every descriptor
+ * except 0, 1, 2 and keep_fd (-1 for none), and when the validator
+ * declares socket families, create the system resolver's context from
+ * /etc/resolv.conf and /etc/hosts.  Returns 0, or -1 (logged) when
+ * closing descriptors failed.  A system resolver that cannot be set up is
+ * a warning: lookups without a resolver option then fail.
  */
-int	 runtime_sandbox(int keep_fd);
+int	 runtime_prepare(const struct validator *, int keep_fd);
+
+/*
+ * Restrict the process before it reads its first request (sandbox.c).
+ * The steps are rlimits, no_new_privs, as root a chroot into an empty
+ * directory and the switch to the user acmeca-validator, and Landlock.
+ * The seccomp filter comes last, built from the validator's socket
+ * families and extra system calls.
+ * Call it with one thread only.  Returns 0, or -1 (logged with the step
+ * and errno) when a step fails, which the caller treats as fatal.
+ */
+int	 runtime_sandbox(const struct validator *);
 
 /* Accessors.  The request and the event base belong to the runtime. */
 const struct validation_request *validation_request(const struct validation *);

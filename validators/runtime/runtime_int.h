@@ -71,4 +71,11 @@ void	 validation_abandon(struct validation *, const char *why);
 /* Returns the in-flight validation on conn with this id, or NULL. */
 struct validation *validation_find(struct rt_conn *, const char *id);
 
+/* sandbox_seccomp.c */
+/* Returns 1 when CA_VALIDATOR_SECCOMP_DEBUG=1 selects the debug filter,
+ * whose default action traps and names the system call on stderr. */
+int	 sandbox_seccomp_debug(void);
+/* Load the allow-list for this validator.  Returns 0, or -1 (logged). */
+int	 sandbox_seccomp_load(const struct validator *, int debug);
+
 #endif
