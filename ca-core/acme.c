@@ -51,12 +51,10 @@ static const struct acme_route acme_routes[] = {
 	{ "authz", 1, NULL, ACME_POST, ACME_AUTH_KID, acme_handle_authz },
 	{ "chall", 1, NULL, ACME_POST, ACME_AUTH_KID, acme_handle_challenge },
 	{ "cert", 1, NULL, ACME_POST, ACME_AUTH_KID, acme_handle_certificate },
-	/* TODO: revocation (by account key or certificate key) and key
-	 * rollover.  Until then both return a malformed problem. */
-	{ "revoke-cert", 0, NULL, ACME_POST, ACME_AUTH_NONE,
-	    acme_handle_not_supported },
-	{ "key-change", 0, NULL, ACME_POST, ACME_AUTH_NONE,
-	    acme_handle_not_supported },
+	{ "revoke-cert", 0, NULL, ACME_POST, ACME_AUTH_EITHER,
+	    acme_handle_revoke_cert },
+	{ "key-change", 0, NULL, ACME_POST, ACME_AUTH_KID,
+	    acme_handle_key_change },
 };
 
 void

@@ -1,6 +1,8 @@
 /*
- * Accounts (RFC 8555 section 7.3): newAccount, account POST-as-GET,
- * contact update and deactivation, and the account's order list.
+ * Accounts (RFC 8555 section 7.3): newAccount (with External Account
+ * Binding, acme_eab.c), account POST-as-GET, contact update and
+ * deactivation, and the account's order list in pages linked by
+ * Link rel="next" (URL query "cursor=N", N the page number).
  *
  * Interface: acme_handle_new_account(), acme_handle_account() and
  * acme_handle_account_orders() in acme_internal.h.  An account is keyed
@@ -11,14 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/http.h>
+
 #include "acme_internal.h"
 #include "acme_syntax.h"
 #include "core.h"
 #include "log.h"
 #include "util.h"
-
-/* Maximum length of the orders list, because there is no paging yet. */
-#define ACME_ORDER_LIST_MAX	1000
 
 static struct json_object *
 acme_account_render(struct acme_request *r, const char *id,
@@ -157,12 +158,14 @@ acme_account_check_terms(struct acme_request *r)
 }
 
 static void
-acme_account_create(struct acme_request *r, const char *contact)
+acme_account_create(struct acme_request *r, const char *contact,
+    const char *eab_key_id)
 {
 	const char *params[5];
 	struct json_object *obj = NULL;
 	char *id = NULL, *location = NULL;
 	PGresult *res = NULL;
+	int rc;
 
 	if ((id = util_random_id()) == NULL) {
 		acme_reply_internal(r, "cannot create an account id");
@@ -173,6 +176,10 @@ acme_account_create(struct acme_request *r, const char *contact)
 	params[2] = r->key->canonical;
 	params[3] = r->key->thumbprint;
 	params[4] = contact != NULL ? contact : "[]";
+	if (acme_db_begin(r->core) == -1) {
+		acme_reply_internal(r, "cannot begin a transaction");
+		goto out;
+	}
 	/* Of two racing requests with one key, the second finds the first's
 	 * row and returns 200 like any repeated newAccount. */
 	res = acme_db(r->core, "INSERT INTO accounts (id, provisioner_id, jwk, "
@@ -184,9 +191,23 @@ acme_account_create(struct acme_request *r, const char *contact)
 		goto out;
 	}
 	if (PQntuples(res) == 0) {
+		acme_db_rollback(r->core);
 		if (acme_account_reply_existing(r) == 1)
 			acme_reply_internal(r, "account vanished after a "
 			    "conflicting insert");
+		goto out;
+	}
+	if (eab_key_id != NULL && (rc = acme_eab_bind(r, eab_key_id,
+	    id)) != 0) {
+		if (rc == 1)
+			acme_reply_problem(r, 403, "unauthorized", "the EAB key "
+			    "was bound to another account at the same time");
+		else
+			acme_reply_internal(r, "cannot bind the EAB key");
+		goto out;
+	}
+	if (acme_db_commit(r->core) == -1) {
+		acme_reply_internal(r, "cannot commit a new account");
 		goto out;
 	}
 	location = acme_url(r->prefix, "account", id, NULL);
@@ -199,6 +220,7 @@ acme_account_create(struct acme_request *r, const char *contact)
 	    r->prov.name, id, r->key->thumbprint);
 	acme_reply_json(r, 201, obj, location);
  out:
+	acme_db_rollback(r->core);
 	PQclear(res);
 	json_object_put(obj);
 	free(location);
@@ -209,6 +231,7 @@ enum acme_outcome
 acme_handle_new_account(struct acme_request *r)
 {
 	const char *contact;
+	char *eab_key_id = NULL;
 	int found;
 
 	if (acme_is_post_as_get(r)) {
@@ -225,9 +248,11 @@ acme_handle_new_account(struct acme_request *r)
 		    "exists for this key");
 		return ACME_DONE;
 	}
-	if (acme_account_check_terms(r) == -1)
+	if (acme_account_check_terms(r) == -1 ||
+	    acme_eab_check(r, &eab_key_id) == -1)
 		return ACME_DONE;
-	acme_account_create(r, contact);
+	acme_account_create(r, contact, eab_key_id);
+	free(eab_key_id);
 	return ACME_DONE;
 }
 
@@ -307,34 +332,94 @@ acme_handle_account(struct acme_request *r)
 	return ACME_DONE;
 }
 
+/* The page number in the query "cursor=N" of the request URL; 0 when
+ * there is no query.  Returns -1 for anything else. */
+static long
+acme_orders_cursor(struct acme_request *r)
+{
+	const struct evhttp_uri *uri;
+	const char *query;
+	char *end;
+	long page;
+
+	uri = evhttp_request_get_evhttp_uri(r->req);
+	if (uri == NULL || (query = evhttp_uri_get_query(uri)) == NULL ||
+	    *query == '\0')
+		return 0;
+	if (strncmp(query, "cursor=", 7) != 0 || query[7] < '0' ||
+	    query[7] > '9' || strlen(query + 7) > 9)
+		return -1;
+	page = strtol(query + 7, &end, 10);
+	return *end == '\0' ? page : -1;
+}
+
+/* Add Link rel="next" to the page after page. */
+static int
+acme_orders_link_next(struct acme_request *r, long page)
+{
+	char *base, *link = NULL;
+	int ret = -1;
+
+	if ((base = acme_url(r->prefix, "account", r->account.id,
+	    "orders")) == NULL)
+		return -1;
+	if (asprintf(&link, "<%s?cursor=%ld>;rel=\"next\"", base,
+	    page + 1) != -1) {
+		acme_add_header(r, "Link", link);
+		free(link);
+		ret = 0;
+	}
+	free(base);
+	return ret;
+}
+
 enum acme_outcome
 acme_handle_account_orders(struct acme_request *r)
 {
-	const char *params[2] = { r->account.id, NULL };
+	const char *params[3] = { r->account.id, NULL, NULL };
 	struct json_object *obj = NULL, *list;
-	char limit[16], *url;
+	char limit[24], offset[24], *url;
 	PGresult *res = NULL;
-	int i;
+	long long size;
+	long page;
+	int i, n;
 
 	if (strcmp(r->object_id, r->account.id) != 0) {
 		acme_reply_problem(r, 401, "unauthorized", "\"kid\" is not the "
 		    "account at this URL");
 		return ACME_DONE;
 	}
-	snprintf(limit, sizeof(limit), "%d", ACME_ORDER_LIST_MAX);
+	if (!acme_is_post_as_get(r)) {
+		acme_reply_problem(r, 400, "malformed", "the orders list is read "
+		    "with POST-as-GET (an empty payload)");
+		return ACME_DONE;
+	}
+	if ((page = acme_orders_cursor(r)) == -1) {
+		acme_reply_problem(r, 400, "malformed", "the only query of the "
+		    "orders list is cursor=N, as in the Link rel=\"next\" of "
+		    "the previous page");
+		return ACME_DONE;
+	}
+	size = acme_option_int(r, "orders_page_size", ACME_ORDERS_PAGE, 1,
+	    1000);
+	/* One row more than a page shows whether a next page exists. */
+	snprintf(limit, sizeof(limit), "%lld", size + 1);
+	snprintf(offset, sizeof(offset), "%lld", (long long)page * size);
 	params[1] = limit;
+	params[2] = offset;
 	/* RFC 8555 section 7.1.2.1: pending orders should be listed and
 	 * invalid ones should not. */
 	res = acme_db(r->core, "SELECT id FROM orders WHERE account_id = $1 "
-	    "AND status <> 'invalid' ORDER BY created_at LIMIT $2::int", 2,
-	    params);
+	    "AND status <> 'invalid' ORDER BY created_at, id "
+	    "LIMIT $2::bigint OFFSET $3::bigint", 3, params);
 	if (res == NULL || (obj = json_object_new_object()) == NULL ||
 	    (list = json_object_new_array()) == NULL) {
 		acme_reply_internal(r, "order list failed");
 		goto out;
 	}
 	json_object_object_add(obj, "orders", list);
-	for (i = 0; i < PQntuples(res); i++) {
+	n = PQntuples(res);
+	for (i = 0; i < n && i < size; i++) {
 		if ((url = acme_url(r->prefix, "order", PQgetvalue(res, i, 0),
 		    NULL)) == NULL) {
 			acme_reply_internal(r, "out of memory");
@@ -342,6 +427,10 @@ acme_handle_account_orders(struct acme_request *r)
 		}
 		json_object_array_add(list, json_object_new_string(url));
 		free(url);
+	}
+	if (n > size && acme_orders_link_next(r, page) == -1) {
+		acme_reply_internal(r, "out of memory");
+		goto out;
 	}
 	acme_reply_json(r, 200, obj, NULL);
  out:

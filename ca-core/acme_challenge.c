@@ -1,7 +1,9 @@
 /*
  * Authorizations and challenges (RFC 8555 sections 7.1.4, 7.5, 7.5.1):
- * authz POST-as-GET, challenge POST-as-GET, and the challenge POST that
- * starts a validation.
+ * authz POST-as-GET and deactivation, challenge POST-as-GET, and the
+ * challenge POST that starts a validation.  Pending objects past their
+ * expiry are marked expired or invalid when they are read
+ * (acme_order_expire()).
  *
  * Interface: acme_handle_authz(), acme_handle_challenge(),
  * acme_challenge_render() and acme_challenge_reply() in acme_internal.h.
@@ -141,6 +143,69 @@ acme_authz_add_challenges(struct acme_request *r, struct json_object *obj)
 	return ret;
 }
 
+/* Deactivate the authorization on {"status": "deactivated"} (RFC 8555
+ * section 7.5.2).  Returns 0, or -1 after replying. */
+static int
+acme_authz_deactivate(struct acme_request *r)
+{
+	const char *params[1] = { r->object_id };
+	struct json_object *status;
+	PGresult *res;
+	int ret = -1;
+
+	if (!json_object_object_get_ex(r->payload, "status", &status) ||
+	    !json_object_is_type(status, json_type_string) ||
+	    strcmp(json_object_get_string(status), "deactivated") != 0) {
+		acme_reply_problem(r, 400, "malformed", "an authorization is "
+		    "read with POST-as-GET, and the only change a client may "
+		    "make is {\"status\": \"deactivated\"}");
+		return -1;
+	}
+	res = acme_db(r->core, "UPDATE authorizations SET status = "
+	    "'deactivated' WHERE id = $1 AND status IN ('pending', 'valid') "
+	    "RETURNING order_id", 1, params);
+	if (res == NULL) {
+		acme_reply_internal(r, "cannot deactivate the authorization");
+		return -1;
+	}
+	if (PQntuples(res) != 1) {
+		acme_reply_problem(r, 400, "malformed", "only a pending or "
+		    "valid authorization can be deactivated");
+		goto out;
+	}
+	log_info("acme: account %s: authorization %s of order %s "
+	    "deactivated", r->account.id, r->object_id,
+	    PQgetvalue(res, 0, 0));
+	/* The order cannot become ready any more. */
+	if (acme_order_expire(r->core, PQgetvalue(res, 0, 0)) == -1) {
+		acme_reply_internal(r, "cannot update the order");
+		goto out;
+	}
+	ret = 0;
+ out:
+	PQclear(res);
+	return ret;
+}
+
+/* Expire the objects of the order of the authorization (or, with
+ * by_challenge, of the challenge) at r->object_id. */
+static int
+acme_authz_expire(struct acme_request *r, int by_challenge)
+{
+	const char *params[1] = { r->object_id };
+	PGresult *res;
+	int ret = -1;
+
+	res = acme_db(r->core, by_challenge ? "SELECT a.order_id FROM "
+	    "challenges c JOIN authorizations a ON a.id = c.authz_id WHERE "
+	    "c.id = $1" : "SELECT order_id FROM authorizations WHERE id = $1",
+	    1, params);
+	if (res != NULL && PQntuples(res) == 1)
+		ret = acme_order_expire(r->core, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return ret;
+}
+
 enum acme_outcome
 acme_handle_authz(struct acme_request *r)
 {
@@ -149,10 +214,15 @@ acme_handle_authz(struct acme_request *r)
 	PGresult *res = NULL;
 	int pending;
 
-	/* TODO: deactivation by the client (status "deactivated"). */
 	if (acme_check_owner(r, "SELECT o.account_id FROM authorizations a "
 	    "JOIN orders o ON o.id = a.order_id WHERE a.id = $1",
 	    "authorization") == -1)
+		return ACME_DONE;
+	if (acme_authz_expire(r, 0) == -1) {
+		acme_reply_internal(r, "authorization expiry update failed");
+		return ACME_DONE;
+	}
+	if (!acme_is_post_as_get(r) && acme_authz_deactivate(r) == -1)
 		return ACME_DONE;
 
 	res = acme_db(r->core, "SELECT identifier_type, identifier_value, "
@@ -230,6 +300,13 @@ acme_handle_challenge(struct acme_request *r)
 		return ACME_DONE;
 	}
 	if (claimed == 0) {
+		/* The claim skips an authorization past its expiry; mark it
+		 * expired so that the client's next read shows why. */
+		if (acme_authz_expire(r, 1) == -1) {
+			acme_reply_internal(r, "authorization expiry update "
+			    "failed");
+			return ACME_DONE;
+		}
 		log_debug("acme: account %s: challenge %s is not pending; "
 		    "answering its state", r->account.id, r->object_id);
 		acme_challenge_reply(r, r->object_id);

@@ -108,7 +108,11 @@ acme_csr_cn(gnutls_x509_crq_t crq, struct acme_csr *csr, char *err,
 		snprintf(err, errlen, "CSR has more than one common name");
 		return -1;
 	}
-	return acme_csr_add(csr, buf, err, errlen);
+	if (acme_csr_add(csr, buf, err, errlen) == -1)
+		return -1;
+	csr->cn = csr->names[csr->nnames - 1];
+	csr->has_cn = 1;
+	return 0;
 }
 
 /* Accept EC P-256/384/521, RSA of at least 2048 bits and Ed25519. */

@@ -22,6 +22,9 @@ struct acme_csr {
 	/* dNSName and iPAddress SANs, then the CN, normalized; may repeat. */
 	struct acme_identifier	*names;
 	size_t			 nnames;
+	/* The subject CN, normalized, when has_cn is 1. */
+	struct acme_identifier	 cn;
+	int			 has_cn;
 };
 
 /* Parse a DER CSR, verify its signature, read its names and check its

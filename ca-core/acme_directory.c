@@ -1,12 +1,12 @@
 /*
- * The directory and newNonce resources (RFC 8555 sections 7.1.1, 7.2),
- * and the problem returned for listed resources that this version lacks.
+ * The directory and newNonce resources (RFC 8555 sections 7.1.1, 7.2).
  *
- * Interface: acme_handle_directory(), acme_handle_new_nonce() and
- * acme_handle_not_supported() in acme_internal.h.  The directory meta
- * comes from the provisioner's options: "terms_of_service" and "website"
- * (strings) and "caa_identities" (array of strings); other types there
- * are ignored with a warning.
+ * Interface: acme_handle_directory() and acme_handle_new_nonce() in
+ * acme_internal.h.  The directory meta comes from the provisioner's
+ * options: "terms_of_service" and "website" (strings), "caa_identities"
+ * (array of strings) and "require_eab" (boolean, shown as
+ * externalAccountRequired); other types there are ignored with a
+ * warning.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +57,8 @@ acme_directory_meta(struct acme_request *r)
 	    &caa) && json_object_is_type(caa, json_type_array))
 		json_object_object_add(meta, "caaIdentities",
 		    json_object_get(caa));
-	/* TODO: external account binding; no provisioner requires it yet. */
 	json_object_object_add(meta, "externalAccountRequired",
-	    json_object_new_boolean(0));
+	    json_object_new_boolean(acme_option_bool(r, "require_eab")));
 	return meta;
 }
 
@@ -93,15 +92,5 @@ acme_handle_new_nonce(struct acme_request *r)
 	acme_add_header(r, "Cache-Control", "no-store");
 	acme_reply_body(r, r->method == EVHTTP_REQ_HEAD ? 200 : 204, NULL,
 	    NULL, 0);
-	return ACME_DONE;
-}
-
-enum acme_outcome
-acme_handle_not_supported(struct acme_request *r)
-{
-	/* NOTE: revokeCert and keyChange are listed in the directory so that
-	 * clients find a complete one, but this version rejects both. */
-	acme_reply_problem(r, 400, "malformed", "%s is not supported yet",
-	    r->route->name);
 	return ACME_DONE;
 }

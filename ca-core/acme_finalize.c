@@ -6,7 +6,8 @@
  * equal the order's identifiers and moves the order to processing.  It
  * signs with pki_sign_leaf(), taking the names from the order and never
  * from the CSR, and stores the certificate and the valid order in one
- * transaction before it replies.  CSR problems are badCSR or badPublicKey for the client; a
+ * transaction before it replies.  The subject CN is the CSR's CN, or with
+ * the provisioner option "force_cn" the first DNS identifier.  CSR problems are badCSR or badPublicKey for the client; a
  * signing or database failure makes the order invalid with serverInternal
  * and is logged at error level.
  */
@@ -92,6 +93,10 @@ acme_finalize_load(struct acme_request *r, struct acme_finalize *f)
 	PGresult *res;
 	int ret = -1;
 
+	if (acme_order_expire(r->core, r->object_id) == -1) {
+		acme_reply_internal(r, "order expiry update failed");
+		return -1;
+	}
 	res = acme_db(r->core, "SELECT account_id, status, identifiers::text, "
 	    "extract(epoch FROM not_before)::bigint, "
 	    "extract(epoch FROM not_after)::bigint FROM orders WHERE id = $1",
@@ -110,6 +115,10 @@ acme_finalize_load(struct acme_request *r, struct acme_finalize *f)
 		goto out;
 	}
 	if (strcmp(PQgetvalue(res, 0, 1), "ready") != 0) {
+		/* A processing order gets Retry-After so that the client
+		 * polls it instead of finalizing again. */
+		if (strcmp(PQgetvalue(res, 0, 1), "processing") == 0)
+			acme_add_header(r, "Retry-After", "1");
 		acme_reply_problem(r, 403, "orderNotReady", "the order is %s, "
 		    "not ready", PQgetvalue(res, 0, 1));
 		goto out;
@@ -192,26 +201,30 @@ acme_finalize_claim(struct acme_request *r)
 	return claimed;
 }
 
-static long long
-acme_default_duration(struct acme_request *r)
+/* The subject CN: the CSR's own CN (already checked to be one of the
+ * order's identifiers), else with the provisioner option "force_cn" the
+ * first DNS identifier that fits in a CN, else none. */
+static const char *
+acme_finalize_cn(struct acme_request *r, const struct acme_finalize *f)
 {
-	struct json_object *value;
-	long long v;
+	size_t i;
 
-	if (!json_object_object_get_ex(r->prov.options,
-	    "default_duration_seconds", &value) ||
-	    !json_object_is_type(value, json_type_int))
-		return ACME_DEFAULT_DURATION;
-	v = json_object_get_int64(value);
-	if (v < 60 || v > 10LL * 365 * 24 * 3600)
-		return ACME_DEFAULT_DURATION;
-	return v;
+	if (f->csr->has_cn && strlen(f->csr->cn.value) <= ACME_CN_MAX)
+		return f->csr->cn.value;
+	if (!acme_option_bool(r, "force_cn"))
+		return NULL;
+	for (i = 0; i < f->nids; i++)
+		if (f->ids[i].type == ACME_ID_DNS &&
+		    strlen(f->ids[i].value) <= ACME_CN_MAX)
+			return f->ids[i].value;
+	return NULL;
 }
 
 static int
 acme_finalize_sign(struct acme_request *r, struct acme_finalize *f)
 {
 	struct pki_leaf_request leaf;
+	struct acme_durations d;
 	const char **names = NULL;
 	char err[256];
 	size_t i;
@@ -220,18 +233,16 @@ acme_finalize_sign(struct acme_request *r, struct acme_finalize *f)
 	if ((names = calloc(f->nids, sizeof(*names))) == NULL)
 		return -1;
 	memset(&leaf, 0, sizeof(leaf));
-	for (i = 0; i < f->nids; i++) {
+	for (i = 0; i < f->nids; i++)
 		names[i] = f->ids[i].value;
-		if (leaf.common_name == NULL && f->ids[i].type == ACME_ID_DNS &&
-		    strlen(f->ids[i].value) <= ACME_CN_MAX)
-			leaf.common_name = f->ids[i].value;
-	}
+	acme_durations_get(r, &d);
+	leaf.common_name = acme_finalize_cn(r, f);
 	leaf.pubkey = f->csr->pubkey;
 	leaf.names = names;
 	leaf.nnames = f->nids;
 	leaf.not_before = f->not_before != 0 ? f->not_before : time(NULL);
 	leaf.not_after = f->not_after != 0 ? f->not_after :
-	    leaf.not_before + (time_t)acme_default_duration(r);
+	    leaf.not_before + (time_t)d.def;
 	f->not_before = leaf.not_before;
 	f->not_after = leaf.not_after;
 	if (pki_sign_leaf(r->core->issuer, &leaf, &f->der, &f->serial, err,

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "acme_syntax.h"
 #include "jwk.h"
 #include "jws.h"
 
@@ -25,6 +26,14 @@ struct core;
 #define ACME_ORDER_LIFETIME	(24 * 3600)
 #define ACME_AUTHZ_LIFETIME	(24 * 3600)
 #define ACME_DEFAULT_DURATION	(24 * 3600)
+/* Certificate lifetime bounds when the provisioner sets none: a client
+ * may ask for up to a day (or the default, when that is longer) and for
+ * no less than a minute. */
+#define ACME_MAX_DURATION	(24 * 3600)
+#define ACME_MIN_DURATION	60
+/* Orders per page of an account's orders list (RFC 8555 section
+ * 7.1.2.1); the provisioner option "orders_page_size" overrides it. */
+#define ACME_ORDERS_PAGE	100
 /* How long a challenge POST waits for the validator before it replies
  * "processing", and how long the validator may take in total. */
 #define ACME_HOLD_SECONDS	1
@@ -40,7 +49,8 @@ enum acme_outcome {
 enum acme_auth {
 	ACME_AUTH_NONE = 0,	/* GET or HEAD, no JWS */
 	ACME_AUTH_JWK,		/* JWS with an embedded "jwk" */
-	ACME_AUTH_KID		/* JWS with "kid", an existing valid account */
+	ACME_AUTH_KID,		/* JWS with "kid", an existing valid account */
+	ACME_AUTH_EITHER	/* either of the two (revokeCert) */
 };
 
 #define ACME_GET	0x01
@@ -90,9 +100,10 @@ struct acme_request {
 
 void	 acme_request_free(struct acme_request *);
 
-/* acme_response.c: every reply carries a new Replay-Nonce and, when the
- * provisioner is known, Link: <directory>;rel="index".  json is borrowed;
- * location may be NULL. */
+/* acme_response.c: replies to POST, error replies and newNonce carry a
+ * new Replay-Nonce; every reply carries, when the provisioner is known,
+ * Link: <directory>;rel="index".  json is borrowed; location may be
+ * NULL. */
 void	 acme_reply_json(struct acme_request *, int code,
 	    struct json_object *json, const char *location);
 void	 acme_reply_body(struct acme_request *, int code,
@@ -103,6 +114,11 @@ void	 acme_reply_problem(struct acme_request *, int code, const char *type,
 /* Send a 500 serverInternal without detail; what is logged with the
  * request's ids. */
 void	 acme_reply_internal(struct acme_request *, const char *what);
+/* Like acme_reply_problem, with a "subproblems" array (RFC 8555 section
+ * 6.7.1) whose ownership passes to the call; NULL or empty adds none. */
+void	 acme_reply_problem_sub(struct acme_request *, int code,
+	    const char *type, struct json_object *subproblems,
+	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void	 acme_add_header(struct acme_request *, const char *name,
 	    const char *value);
 /* A problem document {type, detail, status}.  type is a suffix of
@@ -144,7 +160,50 @@ enum acme_outcome acme_handle_authz(struct acme_request *);
 enum acme_outcome acme_handle_challenge(struct acme_request *);
 enum acme_outcome acme_handle_finalize(struct acme_request *);
 enum acme_outcome acme_handle_certificate(struct acme_request *);
-enum acme_outcome acme_handle_not_supported(struct acme_request *);
+enum acme_outcome acme_handle_key_change(struct acme_request *);
+enum acme_outcome acme_handle_revoke_cert(struct acme_request *);
+
+/* acme_policy.c: provisioner options. */
+struct acme_durations {
+	long long	def;	/* seconds, within [min, max] */
+	long long	min;
+	long long	max;
+};
+/* 1 when the boolean option key is true; absent or not a boolean is 0. */
+int	 acme_option_bool(const struct acme_request *, const char *key);
+/* A positive integer option, or def when absent or out of [lo, hi]
+ * (logged as a warning). */
+long long acme_option_int(const struct acme_request *, const char *key,
+	    long long def, long long lo, long long hi);
+/* The certificate lifetimes of the provisioner: "default_duration_seconds",
+ * "min_duration_seconds" and "max_duration_seconds". */
+void	 acme_durations_get(const struct acme_request *,
+	    struct acme_durations *);
+/* Check id against the "allow" and "deny" lists.  Returns 0 when it may
+ * be ordered, or -1 with a reason in err.  A deny match wins over an
+ * allow match; a non-empty allow list admits only what it matches. */
+int	 acme_policy_check(const struct acme_request *,
+	    const struct acme_identifier *id, char *err, size_t errlen);
+
+/* acme_eab.c: External Account Binding (RFC 8555 section 7.3.4) for a
+ * newAccount request.  Checks the payload's "externalAccountBinding"
+ * against the eab_keys of the provisioner and the request's key.
+ * Returns 0 with the EAB key id in *key_id (malloc'd, NULL when the
+ * request has no binding and the provisioner does not require one), or
+ * -1 after replying. */
+int	 acme_eab_check(struct acme_request *, char **key_id);
+/* Bind the EAB key to a new account inside the caller's transaction.
+ * Returns 0, 1 when another account took the key first, -1 on a
+ * database error. */
+int	 acme_eab_bind(struct acme_request *, const char *key_id,
+	    const char *account_id);
+
+/* acme_order.c: expire the pending objects of an order (lazily, on
+ * read): authorizations past their expiry become "expired" and a pending
+ * or ready order that is past its expiry or has an authorization that
+ * can no longer become valid becomes "invalid".  Returns 0, or -1 on a
+ * database error (logged). */
+int	 acme_order_expire(struct core *, const char *order_id);
 
 /* acme_order.c: render an order of account_id.  Returns 0 and the JSON
  * in *out, 1 when there is no such order, 2 when it belongs to another

@@ -27,10 +27,6 @@
 #include "util.h"
 
 #define ACME_MAX_CHALLENGE_TYPES	(CONFIG_MAX_VALIDATORS + 3)
-/* Maximum certificate lifetime in seconds that a client may request
- * through notBefore and notAfter, unless the provisioner sets
- * max_duration_seconds. */
-#define ACME_MAX_DURATION		(24 * 3600)
 
 struct acme_new_order {
 	struct acme_identifier	*ids;
@@ -95,14 +91,55 @@ acme_challenge_types(struct acme_request *r, struct acme_new_order *o)
 		acme_type_offer(r, o, cfg->validators[i].type);
 }
 
-/* Read the "identifiers" member.  Returns 0 or -1 after replying. */
+/* Add a subproblem {type, detail, identifier} for an identifier as the
+ * client sent it.  Returns 0 or -1 on memory exhaustion. */
+static int
+acme_subproblem_add(struct json_object *list, const char *type,
+    const char *detail, const char *id_type, const char *id_value)
+{
+	struct json_object *sub, *id;
+
+	if ((sub = acme_problem_new(type, detail, 400)) == NULL)
+		return -1;
+	json_object_object_del(sub, "status");
+	if ((id = json_object_new_object()) == NULL ||
+	    json_object_object_add(sub, "identifier", id) != 0 ||
+	    acme_json_add_string(id, "type", id_type) == -1 ||
+	    acme_json_add_string(id, "value", id_value) == -1 ||
+	    json_object_array_add(list, sub) != 0) {
+		json_object_put(sub);
+		return -1;
+	}
+	return 0;
+}
+
+/* Check one identifier's syntax and the provisioner's policy.  Returns
+ * NULL, or the problem type of the rejection with a reason in err. */
+static const char *
+acme_order_identifier(struct acme_request *r, const char *type,
+    const char *value, struct acme_identifier *id, char *err, size_t errlen)
+{
+	int rc;
+
+	rc = acme_identifier_parse(type, value, id, err, errlen);
+	if (rc == -2)
+		return "unsupportedIdentifier";
+	if (rc != 0 || acme_policy_check(r, id, err, errlen) != 0)
+		return "rejectedIdentifier";
+	return NULL;
+}
+
+/* Read the "identifiers" member.  Every identifier that is invalid or
+ * against the provisioner's policy becomes one subproblem of a single
+ * rejectedIdentifier problem (unsupportedIdentifier when that is the only
+ * kind).  Returns 0 or -1 after replying. */
 static int
 acme_order_identifiers(struct acme_request *r, struct acme_new_order *o)
 {
-	struct json_object *list, *item, *type, *value;
-	char err[256];
-	size_t i, n;
-	int rc;
+	struct json_object *list, *item, *type, *value, *subs = NULL;
+	const char *problem, *top = NULL;
+	char err[256], detail[300], first[300];
+	size_t i, n, nbad = 0;
 
 	if (!json_object_object_get_ex(r->payload, "identifiers", &list) ||
 	    !json_object_is_type(list, json_type_array) ||
@@ -116,7 +153,8 @@ acme_order_identifiers(struct acme_request *r, struct acme_new_order *o)
 		    "have at most %d identifiers", ACME_MAX_IDENTIFIERS);
 		return -1;
 	}
-	if ((o->ids = calloc(n, sizeof(*o->ids))) == NULL) {
+	if ((o->ids = calloc(n, sizeof(*o->ids))) == NULL ||
+	    (subs = json_object_new_array()) == NULL) {
 		acme_reply_internal(r, "out of memory");
 		return -1;
 	}
@@ -127,41 +165,41 @@ acme_order_identifiers(struct acme_request *r, struct acme_new_order *o)
 		    !json_object_object_get_ex(item, "value", &value) ||
 		    !json_object_is_type(type, json_type_string) ||
 		    !json_object_is_type(value, json_type_string)) {
+			json_object_put(subs);
 			acme_reply_problem(r, 400, "malformed", "identifier "
 			    "%zu needs string members \"type\" and \"value\"",
 			    i + 1);
 			return -1;
 		}
-		rc = acme_identifier_parse(json_object_get_string(type),
+		problem = acme_order_identifier(r, json_object_get_string(type),
 		    json_object_get_string(value), &o->ids[i], err,
 		    sizeof(err));
-		if (rc != 0) {
-			acme_reply_problem(r, 400, rc == -2 ?
-			    "unsupportedIdentifier" : "rejectedIdentifier",
-			    "identifier %zu: %s", i + 1, err);
+		if (problem == NULL)
+			continue;
+		snprintf(detail, sizeof(detail), "identifier %zu: %s", i + 1,
+		    err);
+		if (nbad++ == 0)
+			snprintf(first, sizeof(first), "%s", detail);
+		if (top == NULL || strcmp(problem, "rejectedIdentifier") == 0)
+			top = problem;
+		if (acme_subproblem_add(subs, problem, detail,
+		    json_object_get_string(type),
+		    json_object_get_string(value)) == -1) {
+			json_object_put(subs);
+			acme_reply_internal(r, "out of memory");
 			return -1;
 		}
 	}
+	if (nbad > 0) {
+		/* The first reason goes into the top-level detail too, for
+		 * clients that show only that. */
+		acme_reply_problem_sub(r, 400, top, subs, "%zu of %zu "
+		    "identifiers cannot be ordered; %s", nbad, n, first);
+		return -1;
+	}
+	json_object_put(subs);
 	o->nids = acme_identifier_dedup(o->ids, n);
 	return 0;
-}
-
-static long long
-acme_option_seconds(struct acme_request *r, const char *key, long long def)
-{
-	struct json_object *value;
-	long long v;
-
-	if (!json_object_object_get_ex(r->prov.options, key, &value) ||
-	    !json_object_is_type(value, json_type_int))
-		return def;
-	v = json_object_get_int64(value);
-	if (v < 60 || v > 10LL * 365 * 24 * 3600) {
-		log_warn("acme: provisioner %s: %s=%lld is out of range; using "
-		    "%lld", r->prov.name, key, v, def);
-		return def;
-	}
-	return v;
 }
 
 /* Read one optional RFC 3339 member into epoch text.  Returns 0 (absent
@@ -185,34 +223,46 @@ acme_order_time(struct acme_request *r, const char *key, char *out,
 	return 0;
 }
 
+/* Check notBefore and notAfter against the provisioner's lifetimes. */
 static int
 acme_order_validity(struct acme_request *r, struct acme_new_order *o)
 {
+	struct acme_durations d;
 	time_t now = time(NULL), nb = now, na = 0;
-	long long def, max;
+	long long length;
 
 	if (acme_order_time(r, "notBefore", o->not_before,
 	    sizeof(o->not_before), &nb) == -1 ||
 	    acme_order_time(r, "notAfter", o->not_after,
 	    sizeof(o->not_after), &na) == -1)
 		return -1;
-	if (o->not_after[0] == '\0')
+	if (o->not_before[0] == '\0' && o->not_after[0] == '\0')
 		return 0;
 
-	def = acme_option_seconds(r, "default_duration_seconds",
-	    ACME_DEFAULT_DURATION);
-	max = acme_option_seconds(r, "max_duration_seconds",
-	    def > ACME_MAX_DURATION ? def : ACME_MAX_DURATION);
+	acme_durations_get(r, &d);
+	if (o->not_after[0] == '\0')
+		na = nb + (time_t)d.def;
 	if (na <= nb || na <= now) {
 		acme_reply_problem(r, 400, "malformed", "\"notAfter\" must be "
 		    "later than \"notBefore\" and than now");
 		return -1;
 	}
-	if ((long long)(na - nb) > max) {
+	length = (long long)(na - nb);
+	if (length > d.max) {
 		acme_reply_problem(r, 400, "malformed", "the requested "
-		    "validity is longer than the maximum of %lld seconds", max);
+		    "validity of %lld seconds is longer than the maximum of "
+		    "%lld seconds of this provisioner", length, d.max);
 		return -1;
 	}
+	if (length < d.min) {
+		acme_reply_problem(r, 400, "malformed", "the requested "
+		    "validity of %lld seconds is shorter than the minimum of "
+		    "%lld seconds of this provisioner", length, d.min);
+		return -1;
+	}
+	/* Store the computed end so that finalize signs what the order
+	 * showed. */
+	snprintf(o->not_after, sizeof(o->not_after), "%lld", (long long)na);
 	return 0;
 }
 
@@ -459,6 +509,39 @@ acme_order_add_urls(struct core *core, const char *prefix,
 }
 
 int
+acme_order_expire(struct core *core, const char *order_id)
+{
+	static const char error[] = "{\"type\": \"" ACME_ERROR_URN
+	    "malformed\", \"detail\": \"the order expired or one of its "
+	    "authorizations expired, failed or was deactivated before it was "
+	    "finalized\", \"status\": 400}";
+	const char *params[2] = { order_id, error };
+	PGresult *res;
+
+	/* RFC 8555 section 7.1.6: pending and valid authorizations expire.
+	 * Until it is processing, an order expires, or becomes invalid when
+	 * an authorization can no longer become valid.  One statement does
+	 * both.  Its main query cannot see the rows that the WITH part
+	 * changes, so it counts those separately. */
+	res = acme_db(core, "WITH expired AS (UPDATE authorizations SET "
+	    "status = 'expired' WHERE order_id = $1 AND status IN "
+	    "('pending', 'valid') AND expires <= now() RETURNING id) "
+	    "UPDATE orders SET status = 'invalid', error = $2::jsonb "
+	    "WHERE id = $1 AND status IN ('pending', 'ready') AND "
+	    "(expires <= now() OR EXISTS (SELECT 1 FROM expired) OR EXISTS "
+	    "(SELECT 1 FROM authorizations WHERE order_id = $1 AND status IN "
+	    "('invalid', 'deactivated', 'expired', 'revoked'))) RETURNING id",
+	    2, params);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 1)
+		log_info("acme: order %s is now invalid (expired or an "
+		    "authorization can no longer become valid)", order_id);
+	PQclear(res);
+	return 0;
+}
+
+int
 acme_order_render(struct core *core, const char *prefix,
     const char *order_id, const char *account_id, struct json_object **out,
     char *status)
@@ -469,8 +552,8 @@ acme_order_render(struct core *core, const char *prefix,
 	int ret = -1;
 
 	*out = NULL;
-	/* TODO: report a pending or ready order past its expiry as invalid
-	 * and refuse to finalize it. */
+	if (acme_order_expire(core, order_id) == -1)
+		return -1;
 	res = acme_db(core, "SELECT account_id, status, identifiers::text, "
 	    "extract(epoch FROM not_before)::bigint, "
 	    "extract(epoch FROM not_after)::bigint, "

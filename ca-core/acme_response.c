@@ -64,11 +64,17 @@ acme_add_header(struct acme_request *r, const char *name, const char *value)
 }
 
 static void
-acme_common_headers(struct acme_request *r)
+acme_common_headers(struct acme_request *r, int code)
 {
 	char *nonce, *link = NULL;
+	int want_nonce;
 
-	if ((nonce = nonce_issue(r->core->db)) != NULL) {
+	/* RFC 8555 6.5 and 7.2: a nonce on every POST response, on errors
+	 * and from newNonce.  A GET of the directory gets none, because some
+	 * clients (ruby-acme-client 2.0.9) fail on a nonce there. */
+	want_nonce = r->method == EVHTTP_REQ_POST || code >= 400 ||
+	    (r->route != NULL && r->route->handler == acme_handle_new_nonce);
+	if (want_nonce && (nonce = nonce_issue(r->core->db)) != NULL) {
 		acme_add_header(r, "Replay-Nonce", nonce);
 		free(nonce);
 	}
@@ -88,7 +94,7 @@ acme_reply_body(struct acme_request *r, int code, const char *content_type,
 	/* Error paths reply before their caller rolls back; end the
 	 * transaction first so that the new nonce is not rolled back too. */
 	acme_db_rollback(r->core);
-	acme_common_headers(r);
+	acme_common_headers(r, code);
 	if (content_type != NULL)
 		acme_add_header(r, "Content-Type", content_type);
 	if ((buf = evbuffer_new()) == NULL ||
@@ -158,17 +164,14 @@ acme_reply_problem_json(struct acme_request *r, int code,
 	acme_reply_body(r, code, "application/problem+json", text, len);
 }
 
-void
-acme_reply_problem(struct acme_request *r, int code, const char *type,
-    const char *fmt, ...)
+static void
+acme_reply_problem_va(struct acme_request *r, int code, const char *type,
+    struct json_object *subproblems, const char *fmt, va_list ap)
 {
 	struct json_object *problem;
 	char detail[ACME_DETAIL_MAX], url[ACME_LOG_URL_MAX];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
 
 	/* badSignatureAlgorithm lists what the server accepts (RFC 8555
 	 * section 6.2). */
@@ -177,14 +180,41 @@ acme_reply_problem(struct acme_request *r, int code, const char *type,
 		json_object_object_add(problem, "algorithms",
 		    json_tokener_parse(JWS_ALGORITHMS_JSON));
 	if (problem == NULL) {
+		json_object_put(subproblems);
 		log_error("acme: out of memory for a problem document");
 		evhttp_send_error(r->req, 500, NULL);
 		return;
 	}
+	if (subproblems != NULL && json_object_array_length(subproblems) > 0)
+		json_object_object_add(problem, "subproblems", subproblems);
+	else
+		json_object_put(subproblems);
 	log_debug("acme: %s: %d %s: %s", acme_log_url(r, url, sizeof(url)),
 	    code, type, detail);
 	acme_reply_problem_json(r, code, problem);
 	json_object_put(problem);
+}
+
+void
+acme_reply_problem(struct acme_request *r, int code, const char *type,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	acme_reply_problem_va(r, code, type, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+acme_reply_problem_sub(struct acme_request *r, int code, const char *type,
+    struct json_object *subproblems, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	acme_reply_problem_va(r, code, type, subproblems, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -23,6 +24,7 @@ static int
 acme_dns_name_check(const char *name, char *err, size_t errlen)
 {
 	size_t len = strlen(name), label = 0, i;
+	const char *last;
 	struct in_addr v4;
 
 	if (len == 0) {
@@ -34,9 +36,29 @@ acme_dns_name_check(const char *name, char *err, size_t errlen)
 		    DNS_NAME_MAX);
 		return -1;
 	}
+	/* Checked first, so that no message below quotes a non-ASCII
+	 * byte. */
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)name[i] >= 0x80) {
+			snprintf(err, errlen, "DNS name contains non-ASCII "
+			    "bytes; send an internationalized name in its "
+			    "punycode (xn--) form");
+			return -1;
+		}
+	}
+	if (name[len - 1] == '.') {
+		snprintf(err, errlen, "DNS name \"%s\" ends with a dot; send "
+		    "it without the trailing dot", name);
+		return -1;
+	}
 	for (i = 0; i <= len; i++) {
 		char c = name[i];
 
+		if (c == '_') {
+			snprintf(err, errlen, "DNS name \"%s\" contains an "
+			    "underscore, which a host name may not have", name);
+			return -1;
+		}
 		if (c == '.' || c == '\0') {
 			if (label == 0) {
 				snprintf(err, errlen, "DNS name \"%s\" has an "
@@ -76,6 +98,14 @@ acme_dns_name_check(const char *name, char *err, size_t errlen)
 		    "identifier of type ip", name);
 		return -1;
 	}
+	/* No top-level domain is all digits (RFC 3696 section 2), so such
+	 * a name is a mistyped address such as "10.0.0.256". */
+	last = strrchr(name, '.') != NULL ? strrchr(name, '.') + 1 : name;
+	if (strspn(last, "0123456789") == strlen(last)) {
+		snprintf(err, errlen, "the last label of DNS name \"%s\" is "
+		    "all digits, which no top-level domain is", name);
+		return -1;
+	}
 	return 0;
 }
 
@@ -95,6 +125,11 @@ acme_dns_parse(const char *value, struct acme_identifier *out, char *err,
 		out->value[i] = (char)tolower((unsigned char)value[i]);
 	out->value[len] = '\0';
 
+	/* Checked before the wildcard rule, so that its message never
+	 * quotes a non-ASCII byte. */
+	if (strspn(out->value, "abcdefghijklmnopqrstuvwxyz0123456789-.*_") !=
+	    len && acme_dns_name_check(out->value, err, errlen) == -1)
+		return -1;
 	base = out->value;
 	if (strncmp(base, "*.", 2) == 0) {
 		out->wildcard = 1;
@@ -396,4 +431,116 @@ acme_time_format(time_t t, char buf[ACME_TIME_LEN])
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(buf, ACME_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, ACME_TIME_LEN, "1970-01-01T00:00:00Z");
+}
+
+/* Split "ADDR/LEN" or "ADDR" into the address bytes and prefix length.
+ * Returns the family (AF_INET, AF_INET6) or -1. */
+static int
+acme_cidr_parse(const char *text, unsigned char addr[16], int *prefix)
+{
+	char buf[INET6_ADDRSTRLEN + 4], *slash, *end;
+	int family;
+	long bits;
+
+	if (strlen(text) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", text);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	family = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
+	if (inet_pton(family, buf, addr) != 1)
+		return -1;
+	*prefix = family == AF_INET ? 32 : 128;
+	if (slash == NULL)
+		return family;
+	if (*slash < '0' || *slash > '9')
+		return -1;
+	bits = strtol(slash, &end, 10);
+	if (*end != '\0' || bits < 0 || bits > *prefix)
+		return -1;
+	*prefix = (int)bits;
+	return family;
+}
+
+static int
+acme_prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
+{
+	int full = bits / 8, rest = bits % 8;
+	unsigned char mask;
+
+	if (memcmp(a, b, (size_t)full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = (unsigned char)(0xff << (8 - rest));
+	return (a[full] & mask) == (b[full] & mask);
+}
+
+int
+acme_policy_pattern_check(const char *pattern, char *err, size_t errlen)
+{
+	struct acme_identifier id;
+	unsigned char addr[16];
+	char reason[256];
+	int prefix;
+
+	if (pattern == NULL || pattern[0] == '\0') {
+		snprintf(err, errlen, "empty pattern");
+		return -1;
+	}
+	if (strchr(pattern, '/') != NULL || strchr(pattern, ':') != NULL ||
+	    acme_cidr_parse(pattern, addr, &prefix) != -1) {
+		if (acme_cidr_parse(pattern, addr, &prefix) == -1) {
+			snprintf(err, errlen, "\"%s\" is not an IP address or "
+			    "CIDR range such as 10.0.0.0/8 or 2001:db8::/32",
+			    pattern);
+			return -1;
+		}
+		return 0;
+	}
+	if (acme_identifier_parse("dns", pattern, &id, reason,
+	    sizeof(reason)) != 0) {
+		snprintf(err, errlen, "\"%s\" is not a DNS name, \"*.\" and a "
+		    "DNS name, or a CIDR range: %s", pattern, reason);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when name is base or a name below base (both lower-case). */
+static int
+acme_dns_under(const char *name, const char *base, int or_equal)
+{
+	size_t n = strlen(name), b = strlen(base);
+
+	if (n == b)
+		return or_equal && strcmp(name, base) == 0;
+	return n > b && name[n - b - 1] == '.' &&
+	    strcmp(name + n - b, base) == 0;
+}
+
+int
+acme_policy_match(const char *pattern, const struct acme_identifier *id)
+{
+	struct acme_identifier pat;
+	unsigned char want[16], have[16];
+	char err[256];
+	int family, prefix;
+
+	if (id->type == ACME_ID_IP) {
+		family = acme_cidr_parse(pattern, want, &prefix);
+		if (family == -1 || inet_pton(family, id->value, have) != 1)
+			return 0;
+		return acme_prefix_equal(want, have, prefix);
+	}
+	if (strchr(pattern, '/') != NULL || strchr(pattern, ':') != NULL ||
+	    acme_identifier_parse("dns", pattern, &pat, err,
+	    sizeof(err)) != 0)
+		return 0;
+	if (!pat.wildcard)
+		return strcmp(pat.value, id->value) == 0;
+	/* "*.P" covers every name below P, and a wildcard "*.B" when B is P
+	 * or below it. */
+	return acme_dns_under(id->value + (id->wildcard ? 2 : 0),
+	    pat.value + 2, id->wildcard);
 }

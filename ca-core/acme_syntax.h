@@ -67,6 +67,22 @@ int	 acme_challenge_fits(const char *challenge_type,
  * a scheme other than mailto. */
 int	 acme_contact_check(const char *contact, char *err, size_t errlen);
 
+/* Check a name-policy pattern of a provisioner's "allow" or "deny" list.
+ * A pattern is a DNS name ("host.example.test"), a DNS name under a
+ * wildcard label ("*.example.test"), an IP address, or an IP range in
+ * CIDR notation ("10.0.0.0/8", "2001:db8::/32").  "*.example.test"
+ * matches every name below example.test but not example.test itself.
+ * Returns 0, or -1 with a reason in err. */
+int	 acme_policy_pattern_check(const char *pattern, char *err,
+	    size_t errlen);
+
+/* 1 when the normalized identifier id falls under pattern, 0 when not or
+ * when pattern is invalid.  A wildcard identifier "*.B" falls under
+ * "*.P" when B is P or below P, and under an exact pattern only when the
+ * pattern is "*.B" itself. */
+int	 acme_policy_match(const char *pattern,
+	    const struct acme_identifier *id);
+
 /* Parse an RFC 3339 date-time ("2024-05-01T10:00:00Z",
  * "2024-05-01t12:00:00.25+02:00").  Fractions of a second are dropped.
  * Returns 0 and the time in *out, or -1. */

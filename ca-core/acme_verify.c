@@ -4,8 +4,9 @@
  * Interface: acme_verify_post() and acme_is_post_as_get() in
  * acme_internal.h.  A POST must be application/jose+json carrying a
  * flattened JWS.  Its protected header needs a supported "alg", a "url"
- * equal to the request URL, and exactly one of "jwk" (new-account) and
- * "kid" (an existing, valid account of this provisioner).  Its "nonce" is
+ * equal to the request URL, and exactly one of "jwk" (newAccount, and
+ * revokeCert signed by the certificate's key) and "kid" (an existing,
+ * valid account of this provisioner).  Its "nonce" is
  * redeemed only after the signature verifies.  Every rejection is a
  * problem document for the client, logged at debug level; only database
  * failures are logged as errors.
@@ -85,15 +86,56 @@ acme_parse_jws(struct acme_request *r)
 	return 0;
 }
 
+/* Maximum nesting walked by acme_json_has_nul(); deeper JSON is
+ * rejected, since no ACME object nests more than a few levels. */
+#define ACME_JSON_DEPTH_MAX	16
+
+/* 1 when a string value anywhere in obj contains a NUL byte ("\u0000"),
+ * or obj nests deeper than ACME_JSON_DEPTH_MAX.  C string handling would
+ * cut such a value short, and PostgreSQL's jsonb rejects it. */
+static int
+acme_json_has_nul(struct json_object *obj, int depth)
+{
+	size_t i, n;
+
+	if (depth > ACME_JSON_DEPTH_MAX)
+		return 1;
+	switch (json_object_get_type(obj)) {
+	case json_type_string:
+		return strlen(json_object_get_string(obj)) !=
+		    (size_t)json_object_get_string_len(obj);
+	case json_type_array:
+		n = json_object_array_length(obj);
+		for (i = 0; i < n; i++)
+			if (acme_json_has_nul(json_object_array_get_idx(obj, i),
+			    depth + 1))
+				return 1;
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(obj, key, value) {
+			(void)key;
+			if (acme_json_has_nul(value, depth + 1))
+				return 1;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
 static int
 acme_check_url(struct acme_request *r)
 {
+	struct json_object *url;
+
 	if (r->jws->url == NULL) {
 		acme_reply_problem(r, 400, "malformed", "JWS protected header "
 		    "has no \"url\"");
 		return -1;
 	}
-	if (strcmp(r->jws->url, r->url) != 0) {
+	url = json_object_object_get(r->jws->header, "url");
+	if (strcmp(r->jws->url, r->url) != 0 || acme_json_has_nul(url, 0)) {
 		acme_reply_problem(r, 401, "unauthorized", "JWS \"url\" does "
 		    "not match the request URL %s", r->url);
 		return -1;
@@ -259,6 +301,11 @@ acme_parse_payload(struct acme_request *r)
 		    "JSON object: %s", err);
 		return -1;
 	}
+	if (acme_json_has_nul(r->payload, 0)) {
+		acme_reply_problem(r, 400, "malformed", "the JWS payload has a "
+		    "string with a NUL character or nests too deep");
+		return -1;
+	}
 	return 0;
 }
 
@@ -268,7 +315,20 @@ acme_verify_post(struct acme_request *r)
 	if (acme_check_content_type(r) == -1 || acme_parse_jws(r) == -1 ||
 	    acme_check_url(r) == -1)
 		return -1;
-	if (r->route->auth == ACME_AUTH_JWK) {
+	if (acme_json_has_nul(r->jws->header, 0)) {
+		acme_reply_problem(r, 400, "malformed", "the JWS protected "
+		    "header has a string with a NUL character or nests too "
+		    "deep");
+		return -1;
+	}
+	if (r->route->auth == ACME_AUTH_EITHER &&
+	    (r->jws->jwk == NULL) == (r->jws->kid == NULL)) {
+		acme_reply_problem(r, 400, "malformed", "the JWS protected "
+		    "header must have exactly one of \"jwk\" and \"kid\"");
+		return -1;
+	}
+	if (r->route->auth == ACME_AUTH_JWK || (r->route->auth ==
+	    ACME_AUTH_EITHER && r->jws->jwk != NULL)) {
 		if (acme_load_jwk(r) == -1)
 			return -1;
 	} else if (acme_load_account(r) == -1)

@@ -27,9 +27,13 @@ static const struct caadm_command caadm_commands[] = {
 	{ "init", cmd_init,
 	    "create a CA: root and intermediate, database, config.json" },
 	{ "provisioner", cmd_provisioner,
-	    "add, list or remove ACME provisioners" },
+	    "add, update, list or remove ACME provisioners" },
+	{ "eab", cmd_eab,
+	    "add, list or remove External Account Binding keys" },
 	{ "certificate", cmd_certificate,
 	    "obtain a certificate and key from an ACME provisioner" },
+	{ "db", cmd_db,
+	    "show, start or stop the embedded PostgreSQL cluster" },
 };
 
 #define CAADM_NCOMMANDS	(sizeof(caadm_commands) / sizeof(caadm_commands[0]))

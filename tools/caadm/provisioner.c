@@ -1,7 +1,10 @@
 /*
- * caadm provisioner: add, list and remove ACME provisioners.
+ * caadm provisioner: add, update, list and remove ACME provisioners.
  *
- * Interface: cmd_provisioner() (caadm.h).  Provisioners live in the
+ * Interface: cmd_provisioner() and caadm_connect() (caadm.h).  The ACME
+ * options (challenge types, lifetimes, forceCN, EAB requirement, name
+ * policy, directory meta) are flags of add and update, parsed in
+ * provisioner_options.c.  Provisioners live in the
  * provisioners table; ca-core reads that table per request, so a change
  * takes effect without a restart.  Each change also sends a NOTIFY on the
  * channel "provisioners" with the provisioner's name as payload, for
@@ -23,11 +26,17 @@
 #include "caadm.h"
 #include "config.h"
 #include "db.h"
+#include "provisioner_options.h"
 
 #define PROVISIONER_MAX_NAME	64
+/* Room for --type, --help and the ACME option flags. */
+#define PROVISIONER_MAX_FLAGS	32
+#define PROVISIONER_FLAG_TYPE	't'
+#define PROVISIONER_FLAG_HELP	'h'
 
 static const char provisioner_usage[] =
-    "usage: caadm provisioner add NAME [--type ACME]\n"
+    "usage: caadm provisioner add NAME [--type ACME] [ACME options]\n"
+    "       caadm provisioner update NAME [ACME options]\n"
     "       caadm provisioner list\n"
     "       caadm provisioner remove NAME [--force]\n\n"
     "Manage the provisioners of the CA in the home folder (--home DIR or\n"
@@ -36,7 +45,7 @@ static const char provisioner_usage[] =
     "  NAME      1 to 64 letters, digits, dots, hyphens or underscores\n"
     "  --type    provisioner type; ACME is the only one (default ACME)\n"
     "  --force   remove even when ACME accounts exist; their orders and\n"
-    "            certificates are deleted with them\n";
+    "            certificates are deleted with them\n\n";
 
 static int
 provisioner_usage_error(const char *fmt, const char *value)
@@ -71,9 +80,8 @@ provisioner_check_name(const char *name)
 	return 0;
 }
 
-/* Load the config and connect, migrating the schema if needed. */
-static PGconn *
-provisioner_connect(struct ca_config **cfgp)
+PGconn *
+caadm_connect(const char *command, struct ca_config **cfgp)
 {
 	struct ca_config *cfg = NULL;
 	PGconn *conn = NULL;
@@ -81,18 +89,18 @@ provisioner_connect(struct ca_config **cfgp)
 
 	*cfgp = NULL;
 	if ((home = config_home(caadm_home_flag, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "caadm provisioner: %s\n", err);
+		fprintf(stderr, "caadm %s: %s\n", command, err);
 		return NULL;
 	}
 	if (config_load(home, &cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "caadm provisioner: %s\n", err);
+		fprintf(stderr, "caadm %s: %s\n", command, err);
 		free(home);
 		return NULL;
 	}
 	free(home);
 	if ((conn = db_connect(cfg, err, sizeof(err))) == NULL ||
 	    db_migrate(conn, err, sizeof(err)) == -1) {
-		fprintf(stderr, "caadm provisioner: %s\n", err);
+		fprintf(stderr, "caadm %s: %s\n", command, err);
 		PQfinish(conn);
 		config_free(cfg);
 		return NULL;
@@ -134,26 +142,40 @@ provisioner_print_directory(const struct ca_config *cfg, const char *name)
 		    name);
 }
 
-static int
-provisioner_add(int argc, char **argv)
+/* --type and --help followed by the ACME option flags. */
+static void
+provisioner_flag_table(struct option *table, int with_type)
 {
-	static const struct option options[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct ca_config *cfg = NULL;
-	const char *type = "ACME", *params[2];
-	char err[1024];
-	PGconn *conn = NULL;
-	PGresult *res = NULL;
-	int opt, status = 1;
+	size_t n = 0, i;
 
+	if (with_type)
+		table[n++] = (struct option){ "type", required_argument, NULL,
+		    PROVISIONER_FLAG_TYPE };
+	table[n++] = (struct option){ "help", no_argument, NULL,
+	    PROVISIONER_FLAG_HELP };
+	for (i = 0; provisioner_option_flags[i].name != NULL &&
+	    n < PROVISIONER_MAX_FLAGS - 1; i++)
+		table[n++] = provisioner_option_flags[i];
+	table[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/* Parse the flags of add (with_type) or update into e and *type, and
+ * with check_lifetimes check that the lifetimes fit together.  Returns -1
+ * to go on, or an exit status. */
+static int
+provisioner_parse_flags(int argc, char **argv, int with_type,
+    int check_lifetimes, struct provisioner_edit *e, const char **type)
+{
+	struct option table[PROVISIONER_MAX_FLAGS];
+	int opt, rc;
+
+	provisioner_flag_table(table, with_type);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-		if (opt == 'h') {
+	while ((opt = getopt_long(argc, argv, ":", table, NULL)) != -1) {
+		if (opt == PROVISIONER_FLAG_HELP) {
 			fputs(provisioner_usage, stdout);
+			fputs(provisioner_option_help, stdout);
 			return 0;
 		}
 		if (opt == ':')
@@ -162,39 +184,202 @@ provisioner_add(int argc, char **argv)
 		if (opt == '?')
 			return provisioner_usage_error("unknown option %s",
 			    argv[optind - 1]);
-		type = optarg;
+		if (opt == PROVISIONER_FLAG_TYPE) {
+			*type = optarg;
+			continue;
+		}
+		if ((rc = provisioner_edit_apply(e, opt, optarg)) != 0) {
+			if (rc == 1)
+				fprintf(stderr, "caadm provisioner: out of "
+				    "memory\n");
+			return rc;
+		}
 	}
-	if (argc - optind != 1)
-		return provisioner_usage_error("%s", "add takes one NAME, as "
-		    "in: caadm provisioner add acme --type ACME");
-	if (strcasecmp(type, "ACME") != 0)
-		return provisioner_usage_error("unknown provisioner type "
-		    "\"%s\"; the only type is ACME", type);
-	if (provisioner_check_name(argv[optind]) == -1)
+	if (check_lifetimes && provisioner_edit_check(e) != 0)
 		return 2;
+	return -1;
+}
 
-	if ((conn = provisioner_connect(&cfg)) == NULL)
+static const char *
+provisioner_options_text(const struct provisioner_edit *e)
+{
+	return json_object_to_json_string_ext(e->options,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+static int
+provisioner_add(int argc, char **argv)
+{
+	struct provisioner_edit edit;
+	struct ca_config *cfg = NULL;
+	const char *type = "ACME", *params[3];
+	char err[1024];
+	PGconn *conn = NULL;
+	PGresult *res = NULL;
+	int rc, status = 1;
+
+	memset(&edit, 0, sizeof(edit));
+	if ((edit.options = json_object_new_object()) == NULL) {
+		fprintf(stderr, "caadm provisioner: out of memory\n");
+		return 1;
+	}
+	if ((rc = provisioner_parse_flags(argc, argv, 1, 1, &edit,
+	    &type)) != -1) {
+		status = rc;
+		goto out;
+	}
+	if (argc - optind != 1) {
+		status = provisioner_usage_error("%s", "add takes one NAME, as "
+		    "in: caadm provisioner add acme --type ACME");
+		goto out;
+	}
+	if (strcasecmp(type, "ACME") != 0) {
+		status = provisioner_usage_error("unknown provisioner type "
+		    "\"%s\"; the only type is ACME", type);
+		goto out;
+	}
+	if (provisioner_check_name(argv[optind]) == -1) {
+		status = 2;
+		goto out;
+	}
+
+	if ((conn = caadm_connect("provisioner", &cfg)) == NULL)
 		goto out;
 	params[0] = argv[optind];
 	params[1] = "ACME";
-	if ((res = db_exec(conn, "INSERT INTO provisioners (name, type) "
-	    "VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING id", 2,
-	    params, err, sizeof(err))) == NULL) {
+	params[2] = provisioner_options_text(&edit);
+	if ((res = db_exec(conn, "INSERT INTO provisioners (name, type, "
+	    "options) VALUES ($1, $2, $3::jsonb) ON CONFLICT (name) DO "
+	    "NOTHING RETURNING id", 3, params, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "caadm provisioner: %s\n", err);
 		goto out;
 	}
 	if (PQntuples(res) == 0) {
 		fprintf(stderr, "caadm provisioner: provisioner \"%s\" already "
-		    "exists; choose another name, or remove it first with "
-		    "caadm provisioner remove %s\n", argv[optind],
+		    "exists; choose another name, change it with caadm "
+		    "provisioner update %s, or remove it first with caadm "
+		    "provisioner remove %s\n", argv[optind], argv[optind],
 		    argv[optind]);
 		goto out;
 	}
 	provisioner_notify(conn, argv[optind]);
 	printf("✓ Added provisioner %s (ACME)\n", argv[optind]);
 	provisioner_print_directory(cfg, argv[optind]);
+	printf("  Options: ");
+	provisioner_options_print(stdout, edit.options);
+	printf("\n");
 	status = 0;
  out:
+	json_object_put(edit.options);
+	PQclear(res);
+	PQfinish(conn);
+	config_free(cfg);
+	return status;
+}
+
+/* Load the stored options of provisioner name into e.  Returns 0, or 1
+ * after a message. */
+static int
+provisioner_load_options(PGconn *conn, const char *name,
+    struct provisioner_edit *e)
+{
+	const char *params[1] = { name };
+	char err[1024];
+	PGresult *res;
+	int ret = 1;
+
+	if ((res = db_exec(conn, "SELECT options::text FROM provisioners "
+	    "WHERE name = $1", 1, params, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "caadm provisioner: %s\n", err);
+		return 1;
+	}
+	if (PQntuples(res) != 1) {
+		fprintf(stderr, "caadm provisioner: provisioner \"%s\" not "
+		    "found; run caadm provisioner list to see the names\n",
+		    name);
+		goto out;
+	}
+	e->options = json_tokener_parse(PQgetvalue(res, 0, 0));
+	if (e->options == NULL ||
+	    !json_object_is_type(e->options, json_type_object)) {
+		json_object_put(e->options);
+		fprintf(stderr, "caadm provisioner: warning: the stored options "
+		    "of \"%s\" are not a JSON object; starting from none\n",
+		    name);
+		e->options = json_object_new_object();
+	}
+	ret = e->options == NULL ? 1 : 0;
+ out:
+	PQclear(res);
+	return ret;
+}
+
+static int
+provisioner_update(int argc, char **argv)
+{
+	struct provisioner_edit edit;
+	struct ca_config *cfg = NULL;
+	const char *type = NULL, *params[2], *name;
+	char err[1024];
+	PGconn *conn = NULL;
+	PGresult *res = NULL;
+	int rc, status = 1;
+
+	memset(&edit, 0, sizeof(edit));
+	/* A first pass checks the flags and the name before connecting; the
+	 * second applies them to the stored options. */
+	if ((edit.options = json_object_new_object()) == NULL) {
+		fprintf(stderr, "caadm provisioner: out of memory\n");
+		return 1;
+	}
+	if ((rc = provisioner_parse_flags(argc, argv, 0, 0, &edit,
+	    &type)) != -1) {
+		status = rc;
+		goto out;
+	}
+	if (argc - optind != 1) {
+		status = provisioner_usage_error("%s", "update takes one NAME, "
+		    "as in: caadm provisioner update acme --require-eab");
+		goto out;
+	}
+	name = argv[optind];
+	if (provisioner_check_name(name) == -1) {
+		status = 2;
+		goto out;
+	}
+	json_object_put(edit.options);
+	memset(&edit, 0, sizeof(edit));
+
+	if ((conn = caadm_connect("provisioner", &cfg)) == NULL ||
+	    provisioner_load_options(conn, name, &edit) != 0)
+		goto out;
+	if ((rc = provisioner_parse_flags(argc, argv, 0, 1, &edit,
+	    &type)) != -1) {
+		status = rc;
+		goto out;
+	}
+	params[0] = name;
+	params[1] = provisioner_options_text(&edit);
+	if ((res = db_exec(conn, "UPDATE provisioners SET options = "
+	    "$2::jsonb WHERE name = $1 RETURNING id", 2, params, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "caadm provisioner: %s\n", err);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		fprintf(stderr, "caadm provisioner: provisioner \"%s\" not "
+		    "found; it was removed at the same time by another "
+		    "command\n", name);
+		goto out;
+	}
+	provisioner_notify(conn, name);
+	printf("✓ Updated provisioner %s\n", name);
+	printf("  Options: ");
+	provisioner_options_print(stdout, edit.options);
+	printf("\n");
+	status = 0;
+ out:
+	json_object_put(edit.options);
 	PQclear(res);
 	PQfinish(conn);
 	config_free(cfg);
@@ -208,6 +393,7 @@ provisioner_list(int argc, char **argv)
 	char err[1024];
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
+	struct json_object *options;
 	int i, n, width = 4, len, status = 1;
 
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
@@ -217,11 +403,11 @@ provisioner_list(int argc, char **argv)
 	if (argc != 1)
 		return provisioner_usage_error("list takes no arguments, but "
 		    "got \"%s\"", argv[1]);
-	if ((conn = provisioner_connect(&cfg)) == NULL)
+	if ((conn = caadm_connect("provisioner", &cfg)) == NULL)
 		goto out;
 	if ((res = db_exec(conn, "SELECT name, type, to_char(created_at AT "
-	    "TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC' "
-	    "FROM provisioners ORDER BY name", 0, NULL, err,
+	    "TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC', "
+	    "options::text FROM provisioners ORDER BY name", 0, NULL, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "caadm provisioner: %s\n", err);
 		goto out;
@@ -236,10 +422,16 @@ provisioner_list(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if ((len = PQgetlength(res, i, 0)) > width)
 			width = len;
-	printf("%-*s  %-4s  %s\n", width, "NAME", "TYPE", "CREATED");
-	for (i = 0; i < n; i++)
-		printf("%-*s  %-4s  %s\n", width, PQgetvalue(res, i, 0),
+	printf("%-*s  %-4s  %-23s  %s\n", width, "NAME", "TYPE", "CREATED",
+	    "OPTIONS");
+	for (i = 0; i < n; i++) {
+		printf("%-*s  %-4s  %-23s  ", width, PQgetvalue(res, i, 0),
 		    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		options = json_tokener_parse(PQgetvalue(res, i, 3));
+		provisioner_options_print(stdout, options);
+		json_object_put(options);
+		printf("\n");
+	}
 	status = 0;
  out:
 	PQclear(res);
@@ -311,7 +503,7 @@ provisioner_remove(int argc, char **argv)
 		return 2;
 	params[0] = argv[optind];
 
-	if ((conn = provisioner_connect(&cfg)) == NULL ||
+	if ((conn = caadm_connect("provisioner", &cfg)) == NULL ||
 	    (accounts = provisioner_count_accounts(conn, params[0])) == -1)
 		goto out;
 	if (accounts > 0 && !force) {
@@ -352,14 +544,17 @@ cmd_provisioner(int argc, char **argv)
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(provisioner_usage, stdout);
+		fputs(provisioner_option_help, stdout);
 		return 0;
 	}
 	if (strcmp(argv[1], "add") == 0)
 		return provisioner_add(argc - 1, argv + 1);
+	if (strcmp(argv[1], "update") == 0)
+		return provisioner_update(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return provisioner_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "remove") == 0 || strcmp(argv[1], "rm") == 0)
 		return provisioner_remove(argc - 1, argv + 1);
 	return provisioner_usage_error("unknown subcommand \"%s\"; use add, "
-	    "list or remove", argv[1]);
+	    "update, list or remove", argv[1]);
 }
