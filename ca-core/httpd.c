@@ -39,7 +39,9 @@
 #include "tls.h"
 #include "util.h"
 
-#define HTTPD_MAX_BODY		(64 * 1024)
+/* Twice the ACME layer's limit, so that a body between the two gets an
+ * ACME problem document (413) instead of evhttp's bare page. */
+#define HTTPD_MAX_BODY		(128 * 1024)
 #define HTTPD_MAX_HEADERS	(16 * 1024)
 #define HTTPD_TIMEOUT_S		30
 #define HTTPD_BACKLOG		512
@@ -336,8 +338,12 @@ httpd_start(struct core *core, char *err, size_t errlen)
 	evhttp_set_max_body_size(core->http, HTTPD_MAX_BODY);
 	evhttp_set_max_headers_size(core->http, HTTPD_MAX_HEADERS);
 	evhttp_set_timeout(core->http, HTTPD_TIMEOUT_S);
+	/* Methods ACME does not use still reach the handlers, so that they
+	 * are answered with 405 and a problem document (RFC 8555 6.7). */
 	evhttp_set_allowed_methods(core->http,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
+	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_OPTIONS);
 	evhttp_set_bevcb(core->http, tls_bevcb, &httpd.tls);
 	evhttp_set_gencb(core->http, httpd_request, core);
 
