@@ -7,7 +7,12 @@ set -eu
 build="gcc make pkg-config libc6-dev libgnutls28-dev libevent-dev
 	libjson-c-dev libpq-dev libunbound-dev libseccomp-dev"
 run="$build postgresql acl gnutls-bin"
-test="$run certbot lego pebble python3 curl openssl procps"
+# The ACME clients of the interoperability suite, and what the test
+# scripts use (python3-cryptography for raw ACME requests, util-linux for
+# private mount namespaces).
+test="$run certbot lego pebble python3 python3-cryptography python3-acme
+	curl openssl procps util-linux uacme dehydrated acme-tiny acmetool
+	lacme caddy ruby-acme-client"
 
 case "${1:-}" in
 build) want=$build ;;
@@ -24,6 +29,13 @@ for pkg in $want; do
 	*) missing="$missing $pkg" ;;
 	esac
 done
+# Node.js may come from another repository whose nodejs package bundles
+# npm, and Debian's npm package would conflict with it, so these two are
+# checked by command.
+if [ "$1" = test ]; then
+	command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+	command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
