@@ -40,4 +40,14 @@ fi
 echo "CA home:   $CA_HOME"
 echo "Root:      $CA_HOME/certs/root_ca.crt"
 echo "Starting ca-core (stop it with Ctrl-C)"
-exec "$bin/ca-core"
+
+# Ctrl-C reaches ca-core too; this script waits for it to stop, then
+# stops the embedded PostgreSQL cluster that ca-core was using.
+trap 'true' INT TERM
+status=0
+"$bin/ca-core" || status=$?
+if grep -q '"database_url"' "$CA_HOME/config.json"; then
+	exit "$status"
+fi
+"$bin/caadm" db stop || true
+exit "$status"
