@@ -5,8 +5,8 @@
  * Interface: cmd_db() (caadm.h).  ca-core and caadm start the cluster on
  * demand, but nothing stops it, so an operator who is done with a CA (or
  * wants to move its home) stops it here.  A CA that uses an external
- * server (database_url in config.json) has nothing to start or stop;
- * every subcommand says so and fails.  Exit status 0 on success, 1 on
+ * server (database_url in config.json) has nothing to start or stop, so
+ * every subcommand prints an error for it.  Exit status 0 on success, 1 on
  * failure, 2 on a usage error.
  */
 #include <stdio.h>
