@@ -40,18 +40,6 @@ struct config_ctx {
 	size_t		 errlen;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-config_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Escape an untrusted value for an error message. */
 static const char *
 config_quote(const char *text, char *buf, size_t buflen)
@@ -70,7 +58,7 @@ config_home(const char *flag, char *err, size_t errlen)
 	if (src == NULL || *src == '\0')
 		src = getenv("CA_HOME");
 	if (src == NULL || *src == '\0') {
-		config_error(err, errlen, "no CA home folder is set; pass "
+		util_seterr(err, errlen, "no CA home folder is set; pass "
 		    "--home DIR or set the CA_HOME environment variable");
 		return NULL;
 	}
@@ -83,13 +71,13 @@ config_home(const char *flag, char *err, size_t errlen)
 	else if (src[0] == '/')
 		out = strdup(src);
 	else if (getcwd(cwd, sizeof(cwd)) == NULL) {
-		config_error(err, errlen, "cannot resolve the CA home \"%s\": "
+		util_seterr(err, errlen, "cannot resolve the CA home \"%s\": "
 		    "getcwd: %s; pass an absolute path", src, strerror(errno));
 		return NULL;
 	} else if (asprintf(&out, "%s/%s", cwd, src) == -1)
 		out = NULL;
 	if (out == NULL) {
-		config_error(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	len = strlen(out);
@@ -126,7 +114,7 @@ config_check_name(const char *name, char *err, size_t errlen)
 	int numeric_tld = 1;
 
 	if (name == NULL || *name == '\0') {
-		config_error(err, errlen, "empty name; give a DNS name such "
+		util_seterr(err, errlen, "empty name; give a DNS name such "
 		    "as ca.example.test or an IP address");
 		return -1;
 	}
@@ -136,7 +124,7 @@ config_check_name(const char *name, char *err, size_t errlen)
 
 	len = strlen(name);
 	if (len > CONFIG_MAX_NAME) {
-		config_error(err, errlen, "name \"%s\" is %zu bytes long, "
+		util_seterr(err, errlen, "name \"%s\" is %zu bytes long, "
 		    "above the DNS maximum of %d", config_quote(name, q,
 		    sizeof(q)), len, CONFIG_MAX_NAME);
 		return -1;
@@ -145,7 +133,7 @@ config_check_name(const char *name, char *err, size_t errlen)
 		dot = strchr(label, '.');
 		i = dot == NULL ? strlen(label) : (size_t)(dot - label);
 		if (config_check_label(label, i) == -1) {
-			config_error(err, errlen, "\"%s\" is neither an IP "
+			util_seterr(err, errlen, "\"%s\" is neither an IP "
 			    "address nor a valid DNS name; each dot-separated "
 			    "label must have 1 to 63 letters, digits or "
 			    "hyphens and must not start or end with a hyphen",
@@ -162,7 +150,7 @@ config_check_name(const char *name, char *err, size_t errlen)
 		if (!isdigit((unsigned char)label[i]))
 			numeric_tld = 0;
 	if (numeric_tld) {
-		config_error(err, errlen, "\"%s\" is neither a valid IP "
+		util_seterr(err, errlen, "\"%s\" is neither a valid IP "
 		    "address nor a DNS name (its last label is all digits)",
 		    config_quote(name, q, sizeof(q)));
 		return -1;
@@ -202,7 +190,7 @@ config_parse_hostport(const char *text, char **host, int *port, char *err,
 	*host = NULL;
 	*port = 0;
 	if (text == NULL || *text == '\0') {
-		config_error(err, errlen, "empty address; use HOST:PORT, "
+		util_seterr(err, errlen, "empty address; use HOST:PORT, "
 		    ":PORT or [IPv6]:PORT");
 		return -1;
 	}
@@ -210,42 +198,42 @@ config_parse_hostport(const char *text, char **host, int *port, char *err,
 
 	if (text[0] == '[') {
 		if ((end = strchr(text, ']')) == NULL || end[1] != ':') {
-			config_error(err, errlen, "address \"%s\" is invalid; "
+			util_seterr(err, errlen, "address \"%s\" is invalid; "
 			    "write an IPv6 address as [ADDRESS]:PORT", q);
 			return -1;
 		}
 		colon = end + 1;
 		h = strndup(text + 1, (size_t)(end - text - 1));
 		if (h != NULL && inet_pton(AF_INET6, h, addr) != 1) {
-			config_error(err, errlen, "address \"%s\": the part "
+			util_seterr(err, errlen, "address \"%s\": the part "
 			    "in brackets is not an IPv6 address", q);
 			goto fail;
 		}
 	} else {
 		if ((colon = strrchr(text, ':')) == NULL) {
-			config_error(err, errlen, "address \"%s\" has no port; "
+			util_seterr(err, errlen, "address \"%s\" has no port; "
 			    "use HOST:PORT or :PORT", q);
 			return -1;
 		}
 		h = strndup(text, (size_t)(colon - text));
 		if (h != NULL && strchr(h, ':') != NULL) {
-			config_error(err, errlen, "address \"%s\": put an IPv6 "
+			util_seterr(err, errlen, "address \"%s\": put an IPv6 "
 			    "address in brackets, as in [::1]:8443", q);
 			goto fail;
 		}
 		if (h != NULL && *h != '\0' &&
 		    config_check_name(h, nameerr, sizeof(nameerr)) == -1) {
-			config_error(err, errlen, "address \"%s\": %s", q,
+			util_seterr(err, errlen, "address \"%s\": %s", q,
 			    nameerr);
 			goto fail;
 		}
 	}
 	if (h == NULL) {
-		config_error(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	if (config_parse_port(colon + 1, port) == -1) {
-		config_error(err, errlen, "address \"%s\": the port is not a "
+		util_seterr(err, errlen, "address \"%s\": the port is not a "
 		    "number from 1 to 65535", q);
 		goto fail;
 	}
@@ -269,7 +257,7 @@ config_field(const struct config_ctx *ctx, json_object *root,
 	if (!json_object_object_get_ex(root, field, &v) || v == NULL)
 		return 1;
 	if (!json_object_is_type(v, type)) {
-		config_error(ctx->err, ctx->errlen, "%s: field \"%s%s\" must "
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"%s%s\" must "
 		    "be a JSON %s, not %s", ctx->path, ctx->prefix, field,
 		    json_type_to_name(type),
 		    json_type_to_name(json_object_get_type(v)));
@@ -291,18 +279,18 @@ config_string(const struct config_ctx *ctx, json_object *root,
 	*out = NULL;
 	if ((r = config_field(ctx, root, field, json_type_string, &v)) != 0) {
 		if (r == 1 && required)
-			config_error(ctx->err, ctx->errlen, "%s: required "
+			util_seterr(ctx->err, ctx->errlen, "%s: required "
 			    "field \"%s%s\" is missing; add it or rerun caadm "
 			    "init", ctx->path, ctx->prefix, field);
 		return r == 1 && required ? -1 : r;
 	}
 	if (json_object_get_string_len(v) == 0) {
-		config_error(ctx->err, ctx->errlen, "%s: field \"%s%s\" is "
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"%s%s\" is "
 		    "empty", ctx->path, ctx->prefix, field);
 		return -1;
 	}
 	if ((*out = strdup(json_object_get_string(v))) == NULL) {
-		config_error(ctx->err, ctx->errlen, "out of memory");
+		util_seterr(ctx->err, ctx->errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -321,7 +309,7 @@ config_port(const struct config_ctx *ctx, json_object *root,
 		return r == 1 ? 0 : -1;
 	n = json_object_get_int64(v);
 	if (n < 1 || n > 65535) {
-		config_error(ctx->err, ctx->errlen, "%s: field \"%s\" is "
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"%s\" is "
 		    "%lld; set a port from 1 to 65535", ctx->path, field,
 		    (long long)n);
 		return -1;
@@ -340,7 +328,7 @@ config_absolute(const struct config_ctx *ctx, const char *home, char **path)
 	if ((*path)[0] == '/')
 		return 0;
 	if (asprintf(&abs, "%s/%s", home, *path) == -1) {
-		config_error(ctx->err, ctx->errlen, "out of memory");
+		util_seterr(ctx->err, ctx->errlen, "out of memory");
 		return -1;
 	}
 	free(*path);
@@ -360,7 +348,7 @@ config_load_dns(const struct config_ctx *ctx, json_object *root,
 	if ((r = config_field(ctx, root, "dns", json_type_array, &arr)) == -1)
 		return -1;
 	if (r == 1) {
-		config_error(ctx->err, ctx->errlen, "%s: required field "
+		util_seterr(ctx->err, ctx->errlen, "%s: required field "
 		    "\"dns\" is missing; list the names and IP addresses "
 		    "of the CA, as in \"dns\": [\"ca.example.test\"]",
 		    ctx->path);
@@ -368,7 +356,7 @@ config_load_dns(const struct config_ctx *ctx, json_object *root,
 	}
 	n = json_object_array_length(arr);
 	if (n == 0 || n > CONFIG_MAX_DNS) {
-		config_error(ctx->err, ctx->errlen, "%s: field \"dns\" has "
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"dns\" has "
 		    "%zu entries; list 1 to %d names", ctx->path, n,
 		    CONFIG_MAX_DNS);
 		return -1;
@@ -376,19 +364,19 @@ config_load_dns(const struct config_ctx *ctx, json_object *root,
 	for (i = 0; i < n; i++) {
 		v = json_object_array_get_idx(arr, i);
 		if (!json_object_is_type(v, json_type_string)) {
-			config_error(ctx->err, ctx->errlen, "%s: field "
+			util_seterr(ctx->err, ctx->errlen, "%s: field "
 			    "\"dns\" entry %zu is not a string", ctx->path,
 			    i + 1);
 			return -1;
 		}
 		if (config_check_name(json_object_get_string(v), nameerr,
 		    sizeof(nameerr)) == -1) {
-			config_error(ctx->err, ctx->errlen, "%s: field "
+			util_seterr(ctx->err, ctx->errlen, "%s: field "
 			    "\"dns\": %s", ctx->path, nameerr);
 			return -1;
 		}
 		if ((cfg->dns[i] = strdup(json_object_get_string(v))) == NULL) {
-			config_error(ctx->err, ctx->errlen, "out of memory");
+			util_seterr(ctx->err, ctx->errlen, "out of memory");
 			return -1;
 		}
 		cfg->ndns = i + 1;
@@ -432,13 +420,13 @@ config_load_args(const struct config_ctx *ctx, const char *type,
 		return r == 1 ? 0 : -1;
 	n = json_object_array_length(arr);
 	if (n > CONFIG_MAX_VALIDATOR_ARGS) {
-		config_error(ctx->err, ctx->errlen, "%s: field \"validators.%s."
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"validators.%s."
 		    "args\" has %zu entries; the maximum is %d", ctx->path, q,
 		    n, CONFIG_MAX_VALIDATOR_ARGS);
 		return -1;
 	}
 	if ((args = calloc(n + 1, sizeof(*args))) == NULL) {
-		config_error(ctx->err, ctx->errlen, "out of memory");
+		util_seterr(ctx->err, ctx->errlen, "out of memory");
 		return -1;
 	}
 	*out = args;
@@ -448,14 +436,14 @@ config_load_args(const struct config_ctx *ctx, const char *type,
 		    (size_t)json_object_get_string_len(v) > CONFIG_MAX_ARG_LEN ||
 		    strlen(json_object_get_string(v)) !=
 		    (size_t)json_object_get_string_len(v)) {
-			config_error(ctx->err, ctx->errlen, "%s: field "
+			util_seterr(ctx->err, ctx->errlen, "%s: field "
 			    "\"validators.%s.args\" entry %zu is not a string "
 			    "of at most %d bytes without NUL characters",
 			    ctx->path, q, i + 1, CONFIG_MAX_ARG_LEN);
 			return -1;
 		}
 		if ((args[i] = strdup(json_object_get_string(v))) == NULL) {
-			config_error(ctx->err, ctx->errlen, "out of memory");
+			util_seterr(ctx->err, ctx->errlen, "out of memory");
 			return -1;
 		}
 	}
@@ -472,20 +460,20 @@ config_load_validator(const struct config_ctx *ctx, const char *home,
 
 	config_quote(type, q, sizeof(q));
 	if (config_check_type(type) == -1) {
-		config_error(ctx->err, ctx->errlen, "%s: field \"validators\": "
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"validators\": "
 		    "\"%s\" is not a challenge type name; use lowercase "
 		    "letters, digits and hyphens, as in \"http-01\"",
 		    ctx->path, q);
 		return -1;
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
-		config_error(ctx->err, ctx->errlen, "%s: field \"validators."
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"validators."
 		    "%s\" must be an object with \"exec\" or \"socket\"",
 		    ctx->path, q);
 		return -1;
 	}
 	if ((vc->type = strdup(type)) == NULL) {
-		config_error(ctx->err, ctx->errlen, "out of memory");
+		util_seterr(ctx->err, ctx->errlen, "out of memory");
 		return -1;
 	}
 
@@ -496,7 +484,7 @@ config_load_validator(const struct config_ctx *ctx, const char *home,
 	    (rsock = config_string(&sub, obj, "socket", 0, &vc->socket)) == -1)
 		return -1;
 	if ((rexec == 0) == (rsock == 0)) {
-		config_error(ctx->err, ctx->errlen, "%s: field \"validators."
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"validators."
 		    "%s\" must have exactly one of \"exec\" (a program to "
 		    "start) or \"socket\" (a Unix socket to connect to)",
 		    ctx->path, q);
@@ -505,7 +493,7 @@ config_load_validator(const struct config_ctx *ctx, const char *home,
 	if (config_load_args(ctx, type, obj, &vc->args) == -1)
 		return -1;
 	if (vc->args != NULL && vc->exec == NULL) {
-		config_error(ctx->err, ctx->errlen, "%s: field \"validators."
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"validators."
 		    "%s.args\" applies only to \"exec\"; remove it or pass "
 		    "the arguments to the program that listens on the socket",
 		    ctx->path, q);
@@ -523,7 +511,7 @@ config_default_validator(const struct config_ctx *ctx, struct ca_config *cfg)
 	char *dir;
 
 	if ((dir = util_exe_dir()) == NULL) {
-		config_error(ctx->err, ctx->errlen, "%s: no \"validators\" "
+		util_seterr(ctx->err, ctx->errlen, "%s: no \"validators\" "
 		    "field, and the folder of this program is unknown; add "
 		    "\"validators\": {\"http-01\": {\"exec\": PATH}}",
 		    ctx->path);
@@ -534,7 +522,7 @@ config_default_validator(const struct config_ctx *ctx, struct ca_config *cfg)
 		vc->exec = NULL;
 	free(dir);
 	if (vc->type == NULL || vc->exec == NULL) {
-		config_error(ctx->err, ctx->errlen, "out of memory");
+		util_seterr(ctx->err, ctx->errlen, "out of memory");
 		return -1;
 	}
 	cfg->nvalidators = 1;
@@ -557,7 +545,7 @@ config_load_validators(const struct config_ctx *ctx, json_object *root,
 		return -1;
 	json_object_object_foreach(obj, key, val) {
 		if (cfg->nvalidators == CONFIG_MAX_VALIDATORS) {
-			config_error(ctx->err, ctx->errlen, "%s: field "
+			util_seterr(ctx->err, ctx->errlen, "%s: field "
 			    "\"validators\" has more than %d entries",
 			    ctx->path, CONFIG_MAX_VALIDATORS);
 			return -1;
@@ -581,7 +569,7 @@ config_load_address(const struct config_ctx *ctx, json_object *root,
 		return -1;
 	if (config_parse_hostport(text, &cfg->listen_host, &cfg->listen_port,
 	    msg, sizeof(msg)) == -1) {
-		config_error(ctx->err, ctx->errlen, "%s: field \"address\": %s",
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"address\": %s",
 		    ctx->path, msg);
 		free(text);
 		return -1;
@@ -599,7 +587,7 @@ config_load_address(const struct config_ctx *ctx, json_object *root,
 		if (host != NULL)
 			snprintf(msg, sizeof(msg), "the host must be an IP "
 			    "address");
-		config_error(ctx->err, ctx->errlen, "%s: field \"resolver\": "
+		util_seterr(ctx->err, ctx->errlen, "%s: field \"resolver\": "
 		    "%s; use IP:PORT such as 127.0.0.1:53, or remove the field "
 		    "to use the system's resolver", ctx->path, msg);
 		free(host);
@@ -614,7 +602,7 @@ config_load_fields(const struct config_ctx *ctx, json_object *root,
     struct ca_config *cfg)
 {
 	if (!json_object_is_type(root, json_type_object)) {
-		config_error(ctx->err, ctx->errlen, "%s: the file must hold "
+		util_seterr(ctx->err, ctx->errlen, "%s: the file must hold "
 		    "one JSON object", ctx->path);
 		return -1;
 	}
@@ -653,7 +641,7 @@ config_parse_json(const struct config_ctx *ctx, const char *text, size_t len)
 	size_t end, i, line = 1;
 
 	if ((tok = json_tokener_new()) == NULL) {
-		config_error(ctx->err, ctx->errlen, "out of memory");
+		util_seterr(ctx->err, ctx->errlen, "out of memory");
 		return NULL;
 	}
 	root = json_tokener_parse_ex(tok, text, (int)len);
@@ -676,7 +664,7 @@ config_parse_json(const struct config_ctx *ctx, const char *text, size_t len)
 	for (i = 0; i < end && i < len; i++)
 		if (text[i] == '\n')
 			line++;
-	config_error(ctx->err, ctx->errlen, "%s: invalid JSON at line %zu: %s; "
+	util_seterr(ctx->err, ctx->errlen, "%s: invalid JSON at line %zu: %s; "
 	    "fix the syntax or rerun caadm init in an empty home", ctx->path,
 	    line, jerr == json_tokener_success ? "unexpected text after the "
 	    "object" : jerr == json_tokener_continue ? "unexpected end of file" :
@@ -701,7 +689,7 @@ config_load(const char *home, struct ca_config **out, char *err,
 	    asprintf(&cfg->path, "%s/%s", home, CONFIG_FILE) == -1) {
 		if (cfg != NULL)
 			cfg->path = NULL;
-		config_error(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	ctx.path = cfg->path;
@@ -711,11 +699,11 @@ config_load(const char *home, struct ca_config **out, char *err,
 
 	if (util_read_file(cfg->path, CONFIG_MAX_FILE, &text, &len) == -1) {
 		if (errno == ENOENT)
-			config_error(err, errlen, "%s not found; create a CA "
+			util_seterr(err, errlen, "%s not found; create a CA "
 			    "with caadm init, or point --home or CA_HOME at "
 			    "the folder that holds one", cfg->path);
 		else
-			config_error(err, errlen, "cannot read %s: %s",
+			util_seterr(err, errlen, "cannot read %s: %s",
 			    cfg->path, errno == EFBIG ? "file larger than "
 			    "1 MiB" : strerror(errno));
 		goto out;
@@ -878,19 +866,19 @@ config_save(const struct ca_config *cfg, char *err, size_t errlen)
 	int ret = -1;
 
 	if ((root = config_to_json(cfg)) == NULL) {
-		config_error(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 	    JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text == NULL || asprintf(&buf, "%s\n", text) == -1) {
 		buf = NULL;
-		config_error(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	len = strlen(buf);
 	if (util_write_file(cfg->path, buf, len, 0600) == -1) {
-		config_error(err, errlen, "cannot write %s: %s", cfg->path,
+		util_seterr(err, errlen, "cannot write %s: %s", cfg->path,
 		    strerror(errno));
 		goto out;
 	}

@@ -18,18 +18,7 @@
 #include "db.h"
 #include "log.h"
 #include "pgembed.h"
-
-static void __attribute__((format(printf, 3, 4)))
-db_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "util.h"
 
 /* Copy a libpq message without its trailing newline. */
 static void
@@ -37,7 +26,7 @@ db_error_pq(char *err, size_t errlen, const char *what, const char *msg)
 {
 	size_t n;
 
-	db_error(err, errlen, "%s: %s", what, msg != NULL && *msg != '\0' ?
+	util_seterr(err, errlen, "%s: %s", what, msg != NULL && *msg != '\0' ?
 	    msg : "unknown error");
 	n = strlen(err);
 	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
@@ -72,14 +61,14 @@ db_connect(const struct ca_config *cfg, char *err, size_t errlen)
 		if (pgembed_start(cfg->home, err, errlen) == -1)
 			return NULL;
 		if ((conninfo = pgembed_conninfo(cfg->home)) == NULL) {
-			db_error(err, errlen, "out of memory");
+			util_seterr(err, errlen, "out of memory");
 			return NULL;
 		}
 		conn = PQconnectdb(conninfo);
 		free(conninfo);
 	}
 	if (conn == NULL) {
-		db_error(err, errlen, "%s: out of memory", context);
+		util_seterr(err, errlen, "%s: out of memory", context);
 		return NULL;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {

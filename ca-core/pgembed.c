@@ -67,18 +67,6 @@ struct pgembed_owner {
 	gid_t	gid;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-pgembed_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int
 pgembed_join(char *out, size_t outlen, const char *a, const char *b)
 {
@@ -95,7 +83,7 @@ pgembed_find_bindir(char *out, size_t outlen, char *err, size_t errlen)
 	size_t i, n;
 
 	if (glob("/usr/lib/postgresql/*/bin/pg_ctl", 0, NULL, &g) != 0) {
-		pgembed_error(err, errlen, "no PostgreSQL server programs in "
+		util_seterr(err, errlen, "no PostgreSQL server programs in "
 		    "/usr/lib/postgresql/*/bin; install them (apt-get install "
 		    "postgresql) or pass --database-url to use another server");
 		return -1;
@@ -110,14 +98,14 @@ pgembed_find_bindir(char *out, size_t outlen, char *err, size_t errlen)
 	}
 	if (best == NULL) {
 		globfree(&g);
-		pgembed_error(err, errlen, "no executable pg_ctl in "
+		util_seterr(err, errlen, "no executable pg_ctl in "
 		    "/usr/lib/postgresql/*/bin; reinstall postgresql");
 		return -1;
 	}
 	n = strlen(best) - strlen("/pg_ctl");
 	if (n >= outlen) {
 		globfree(&g);
-		pgembed_error(err, errlen, "PostgreSQL path too long");
+		util_seterr(err, errlen, "PostgreSQL path too long");
 		return -1;
 	}
 	memcpy(out, best, n);
@@ -134,7 +122,7 @@ pgembed_paths(const char *home, struct pgembed_paths *p, int need_bindir,
 
 	memset(p, 0, sizeof(*p));
 	if (home[0] != '/') {
-		pgembed_error(err, errlen, "CA home \"%s\" is not an absolute "
+		util_seterr(err, errlen, "CA home \"%s\" is not an absolute "
 		    "path", home);
 		return -1;
 	}
@@ -142,7 +130,7 @@ pgembed_paths(const char *home, struct pgembed_paths *p, int need_bindir,
 	 * control characters are rejected rather than escaped. */
 	for (i = 0; home[i] != '\0'; i++) {
 		if ((unsigned char)home[i] < 0x20 || home[i] == 0x7f) {
-			pgembed_error(err, errlen, "CA home path contains a "
+			util_seterr(err, errlen, "CA home path contains a "
 			    "control character; choose another folder");
 			return -1;
 		}
@@ -152,7 +140,7 @@ pgembed_paths(const char *home, struct pgembed_paths *p, int need_bindir,
 	    pgembed_join(p->run, sizeof(p->run), p->db, "/run") == -1 ||
 	    pgembed_join(p->log, sizeof(p->log), p->db,
 	    "/postgresql.log") == -1) {
-		pgembed_error(err, errlen, "CA home path \"%s\" is too long",
+		util_seterr(err, errlen, "CA home path \"%s\" is too long",
 		    home);
 		return -1;
 	}
@@ -160,7 +148,7 @@ pgembed_paths(const char *home, struct pgembed_paths *p, int need_bindir,
 	/* The socket path must fit in sun_path, NUL included. */
 	socklen = strlen(p->run) + strlen(PGEMBED_SOCKET_NAME);
 	if (socklen + 1 > sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		pgembed_error(err, errlen, "the database socket path %s%s is "
+		util_seterr(err, errlen, "the database socket path %s%s is "
 		    "%zu bytes long, but a Unix socket path has at most %zu; "
 		    "choose a CA home with a shorter path (at most %zu bytes)",
 		    p->run, PGEMBED_SOCKET_NAME, socklen,
@@ -197,11 +185,11 @@ pgembed_run(const struct pgembed_owner *owner, const char *const argv[],
 	out[0] = '\0';
 	chunk = outlen - 1 < sizeof(buf) ? outlen - 1 : sizeof(buf);
 	if (pipe2(fds, O_CLOEXEC) == -1) {
-		pgembed_error(err, errlen, "pipe: %s", strerror(errno));
+		util_seterr(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
-		pgembed_error(err, errlen, "fork: %s", strerror(errno));
+		util_seterr(err, errlen, "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
 		return -1;
@@ -252,18 +240,18 @@ pgembed_run(const struct pgembed_owner *owner, const char *const argv[],
 
 	while (waitpid(pid, &status, 0) == -1) {
 		if (errno != EINTR) {
-			pgembed_error(err, errlen, "waitpid %s: %s", argv[0],
+			util_seterr(err, errlen, "waitpid %s: %s", argv[0],
 			    strerror(errno));
 			return -1;
 		}
 	}
 	if (WIFSIGNALED(status)) {
-		pgembed_error(err, errlen, "%s died by signal %d", argv[0],
+		util_seterr(err, errlen, "%s died by signal %d", argv[0],
 		    WTERMSIG(status));
 		return -1;
 	}
 	if (WEXITSTATUS(status) == 126 || WEXITSTATUS(status) == 127) {
-		pgembed_error(err, errlen, "cannot run %s%s (as uid %ld)",
+		util_seterr(err, errlen, "cannot run %s%s (as uid %ld)",
 		    argv[0], WEXITSTATUS(status) == 127 ? ": exec failed" :
 		    ": switching user failed", (long)(owner->drop ?
 		    owner->uid : geteuid()));
@@ -307,7 +295,7 @@ pgembed_get_owner(struct pgembed_owner *owner, int create, char *err,
 		pw = getpwnam(PGEMBED_USER);
 	}
 	if (pw == NULL) {
-		pgembed_error(err, errlen, "system user %s does not exist and "
+		util_seterr(err, errlen, "system user %s does not exist and "
 		    "could not be created; create it with: useradd --system "
 		    "--no-create-home --shell /usr/sbin/nologin %s",
 		    PGEMBED_USER, PGEMBED_USER);
@@ -329,7 +317,7 @@ pgembed_cluster_owner(const struct pgembed_paths *p,
 
 	memset(owner, 0, sizeof(*owner));
 	if (stat(p->data, &st) == -1) {
-		pgembed_error(err, errlen, "no embedded PostgreSQL cluster at "
+		util_seterr(err, errlen, "no embedded PostgreSQL cluster at "
 		    "%s (%s); create one with caadm init or set database_url",
 		    p->data, strerror(errno));
 		return -1;
@@ -339,13 +327,13 @@ pgembed_cluster_owner(const struct pgembed_paths *p,
 	if (geteuid() == st.st_uid && st.st_uid != 0)
 		return 0;
 	if (geteuid() != 0) {
-		pgembed_error(err, errlen, "the PostgreSQL cluster at %s "
+		util_seterr(err, errlen, "the PostgreSQL cluster at %s "
 		    "belongs to uid %ld; run this as that user or as root",
 		    p->data, (long)st.st_uid);
 		return -1;
 	}
 	if (st.st_uid == 0) {
-		pgembed_error(err, errlen, "the PostgreSQL cluster at %s "
+		util_seterr(err, errlen, "the PostgreSQL cluster at %s "
 		    "belongs to root, and PostgreSQL does not run as root; "
 		    "chown -R %s: %s", p->data, PGEMBED_USER, p->db);
 		return -1;
@@ -416,12 +404,12 @@ pgembed_grant_search(const struct pgembed_owner *owner, const char *dir,
 		if ((r = pgembed_can_search(owner, path)) == 1)
 			continue;
 		if (r == -1) {
-			pgembed_error(err, errlen, "cannot check access to %s "
+			util_seterr(err, errlen, "cannot check access to %s "
 			    "as %s: %s", path, PGEMBED_USER, strerror(errno));
 			return -1;
 		}
 		if ((setfacl = pgembed_setfacl_path()) == NULL) {
-			pgembed_error(err, errlen, "user %s cannot enter %s, "
+			util_seterr(err, errlen, "user %s cannot enter %s, "
 			    "which leads to the embedded database; install "
 			    "setfacl (apt-get install acl) so that caadm grants "
 			    "that user search permission there, or run "
@@ -441,7 +429,7 @@ pgembed_grant_search(const struct pgembed_owner *owner, const char *dir,
 		}
 		if (status != 0 || pgembed_can_search(owner, path) != 1) {
 			if (status > 0)
-				pgembed_error(err, errlen, "setfacl -m %s %s "
+				util_seterr(err, errlen, "setfacl -m %s %s "
 				    "failed: %s; grant user %s search "
 				    "permission on %s, or choose another CA "
 				    "home", entry, path, output, PGEMBED_USER,
@@ -460,17 +448,17 @@ pgembed_mkdir_owned(const char *path, const struct pgembed_owner *owner,
     char *err, size_t errlen)
 {
 	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
-		pgembed_error(err, errlen, "cannot create %s: %s", path,
+		util_seterr(err, errlen, "cannot create %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
 	if (owner->drop && chown(path, owner->uid, owner->gid) == -1) {
-		pgembed_error(err, errlen, "cannot give %s to user %s: %s",
+		util_seterr(err, errlen, "cannot give %s to user %s: %s",
 		    path, PGEMBED_USER, strerror(errno));
 		return -1;
 	}
 	if (chmod(path, 0700) == -1) {
-		pgembed_error(err, errlen, "chmod 0700 %s: %s", path,
+		util_seterr(err, errlen, "chmod 0700 %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
@@ -499,7 +487,7 @@ pgembed_write_conf(const struct pgembed_paths *p, char *err, size_t errlen)
 
 	if (pgembed_join(conf, sizeof(conf), p->data, "/postgresql.conf") == -1 ||
 	    (f = fopen(conf, "ae")) == NULL) {
-		pgembed_error(err, errlen, "cannot open %s/postgresql.conf: %s",
+		util_seterr(err, errlen, "cannot open %s/postgresql.conf: %s",
 		    p->data, strerror(errno));
 		return -1;
 	}
@@ -513,7 +501,7 @@ pgembed_write_conf(const struct pgembed_paths *p, char *err, size_t errlen)
 	fputc('\n', f);
 	ok = !ferror(f);
 	if (fclose(f) != 0 || !ok) {
-		pgembed_error(err, errlen, "cannot write %s: %s", conf,
+		util_seterr(err, errlen, "cannot write %s: %s", conf,
 		    strerror(errno));
 		return -1;
 	}
@@ -541,11 +529,11 @@ pgembed_create(const char *home, char *err, size_t errlen)
 		return -1;
 	if (pgembed_join(version, sizeof(version), p.data, "/PG_VERSION") == -1 ||
 	    pgembed_join(initdb, sizeof(initdb), p.bindir, "/initdb") == -1) {
-		pgembed_error(err, errlen, "path too long");
+		util_seterr(err, errlen, "path too long");
 		return -1;
 	}
 	if (stat(version, &st) == 0) {
-		pgembed_error(err, errlen, "a PostgreSQL cluster already "
+		util_seterr(err, errlen, "a PostgreSQL cluster already "
 		    "exists in %s; remove it or choose another CA home",
 		    p.data);
 		return -1;
@@ -580,7 +568,7 @@ pgembed_create(const char *home, char *err, size_t errlen)
 	}
 	if (status != 0) {
 		if (status > 0)
-			pgembed_error(err, errlen, "initdb of %s failed with "
+			util_seterr(err, errlen, "initdb of %s failed with "
 			    "status %d: %s", p.data, status, output);
 		return -1;
 	}
@@ -684,19 +672,19 @@ pgembed_create_database(const char *home, char *err, size_t errlen)
 	int ret = -1;
 
 	if ((conninfo = pgembed_conninfo_db(home, "postgres")) == NULL) {
-		pgembed_error(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	conn = PQconnectdb(conninfo);
 	if (PQstatus(conn) != CONNECTION_OK) {
-		pgembed_error(err, errlen, "cannot connect to the embedded "
+		util_seterr(err, errlen, "cannot connect to the embedded "
 		    "PostgreSQL: %s", PQerrorMessage(conn));
 		goto out;
 	}
 	res = PQexecParams(conn, "SELECT 1 FROM pg_database WHERE datname = $1",
 	    1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pgembed_error(err, errlen, "looking up database %s: %s",
+		util_seterr(err, errlen, "looking up database %s: %s",
 		    PGEMBED_DBNAME, PQresultErrorMessage(res));
 		goto out;
 	}
@@ -710,7 +698,7 @@ pgembed_create_database(const char *home, char *err, size_t errlen)
 	/* 42P04: another process created it first. */
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    (state == NULL || strcmp(state, "42P04") != 0)) {
-		pgembed_error(err, errlen, "CREATE DATABASE %s failed: %s",
+		util_seterr(err, errlen, "CREATE DATABASE %s failed: %s",
 		    PGEMBED_DBNAME, PQresultErrorMessage(res));
 		goto out;
 	}
@@ -734,7 +722,7 @@ pgembed_start(const char *home, char *err, size_t errlen)
 	if (pgembed_paths(home, &p, 1, err, errlen) == -1)
 		return -1;
 	if ((conninfo = pgembed_conninfo_db(home, "postgres")) == NULL) {
-		pgembed_error(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	if (PQping(conninfo) == PQPING_OK)
@@ -743,14 +731,14 @@ pgembed_start(const char *home, char *err, size_t errlen)
 	/* Serialize starters: a second caller waits here, then finds the
 	 * server running. */
 	if ((lockfd = open(p.db, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		pgembed_error(err, errlen, "cannot open %s: %s; create the "
+		util_seterr(err, errlen, "cannot open %s: %s; create the "
 		    "cluster with caadm init, or run as its owner or root",
 		    p.db, strerror(errno));
 		goto out;
 	}
 	while (flock(lockfd, LOCK_EX) == -1) {
 		if (errno != EINTR) {
-			pgembed_error(err, errlen, "flock %s: %s", p.db,
+			util_seterr(err, errlen, "flock %s: %s", p.db,
 			    strerror(errno));
 			goto out;
 		}
@@ -775,7 +763,7 @@ pgembed_start(const char *home, char *err, size_t errlen)
 			char tail[512];
 
 			pgembed_log_tail(&p, tail, sizeof(tail));
-			pgembed_error(err, errlen, "starting PostgreSQL in %s "
+			util_seterr(err, errlen, "starting PostgreSQL in %s "
 			    "failed (pg_ctl: %s); end of %s: %s", p.data,
 			    output[0] ? output : "no output", p.log,
 			    tail[0] ? tail : "(empty)");
@@ -808,7 +796,7 @@ pgembed_stop(const char *home, char *err, size_t errlen)
 	if (pgembed_join(pidfile, sizeof(pidfile), p.data,
 	    "/postmaster.pid") == -1 ||
 	    pgembed_join(pg_ctl, sizeof(pg_ctl), p.bindir, "/pg_ctl") == -1) {
-		pgembed_error(err, errlen, "path too long");
+		util_seterr(err, errlen, "path too long");
 		return -1;
 	}
 	if (access(pidfile, F_OK) == -1 && errno == ENOENT)
@@ -828,7 +816,7 @@ pgembed_stop(const char *home, char *err, size_t errlen)
 		return -1;
 	/* pg_ctl also fails when the server was not running. */
 	if (status != 0 && access(pidfile, F_OK) == 0) {
-		pgembed_error(err, errlen, "stopping PostgreSQL in %s failed "
+		util_seterr(err, errlen, "stopping PostgreSQL in %s failed "
 		    "with status %d: %s", p.data, status, output);
 		return -1;
 	}

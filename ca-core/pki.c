@@ -43,18 +43,6 @@
 #define PKI_MAX_CN		64	/* ub-common-name, RFC 5280 */
 #define PKI_KEYID_MAX		64
 
-static void __attribute__((format(printf, 3, 4)))
-pki_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* A positive serial without a leading zero byte: a fixed prefix byte
  * below 0x80 and 16 random bytes, so 128 random bits. */
 static int
@@ -156,13 +144,13 @@ pki_ca_paths(struct pki_ca_files *f, const char *certs_dir,
 		if ((size_t)snprintf(f->path[i], sizeof(f->path[i]), "%s/%s",
 		    i % 2 ? secrets_dir : certs_dir, names[i]) >=
 		    sizeof(f->path[i])) {
-			pki_error(err, errlen, "path too long: %s",
+			util_seterr(err, errlen, "path too long: %s",
 			    i % 2 ? secrets_dir : certs_dir);
 			return -1;
 		}
 		/* Never replace an existing key or certificate. */
 		if (lstat(f->path[i], &st) == 0) {
-			pki_error(err, errlen, "%s already exists; move it "
+			util_seterr(err, errlen, "%s already exists; move it "
 			    "away or choose another CA home", f->path[i]);
 			return -1;
 		}
@@ -185,7 +173,7 @@ pki_create_ca(const char *name, const char *certs_dir,
 	memset(&files, 0, sizeof(files));
 	if (name == NULL || *name == '\0' ||
 	    strlen(name) + strlen(" Intermediate CA") > PKI_MAX_CN) {
-		pki_error(err, errlen, "CA name must have 1 to %zu bytes",
+		util_seterr(err, errlen, "CA name must have 1 to %zu bytes",
 		    PKI_MAX_CN - strlen(" Intermediate CA"));
 		return -1;
 	}
@@ -225,7 +213,7 @@ pki_create_ca(const char *name, const char *certs_dir,
 	for (i = 0; i < 4; i++) {
 		if (util_write_file(files.path[i], files.pem[i].data,
 		    files.pem[i].size, files.mode[i]) == -1) {
-			pki_error(err, errlen, "cannot write %s: %s",
+			util_seterr(err, errlen, "cannot write %s: %s",
 			    files.path[i], strerror(errno));
 			goto out;
 		}
@@ -235,7 +223,7 @@ pki_create_ca(const char *name, const char *certs_dir,
 	goto out;
 
  gnutls_fail:
-	pki_error(err, errlen, "creating the CA certificates failed: %s",
+	util_seterr(err, errlen, "creating the CA certificates failed: %s",
 	    gnutls_strerror(r));
  out:
 	pki_ca_files_free(&files, ret != 0);
@@ -257,7 +245,7 @@ pki_load_crt(const char *path, gnutls_x509_crt_t *crt, char *err,
 
 	*crt = NULL;
 	if (util_read_file(path, PKI_MAX_FILE, &text, &len) == -1) {
-		pki_error(err, errlen, "cannot read certificate %s: %s", path,
+		util_seterr(err, errlen, "cannot read certificate %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
@@ -265,7 +253,7 @@ pki_load_crt(const char *path, gnutls_x509_crt_t *crt, char *err,
 	d.size = (unsigned)len;
 	if ((r = gnutls_x509_crt_init(crt)) < 0 ||
 	    (r = gnutls_x509_crt_import(*crt, &d, GNUTLS_X509_FMT_PEM)) < 0) {
-		pki_error(err, errlen, "%s is not a PEM certificate: %s", path,
+		util_seterr(err, errlen, "%s is not a PEM certificate: %s", path,
 		    gnutls_strerror(r));
 		gnutls_x509_crt_deinit(*crt);
 		*crt = NULL;
@@ -288,7 +276,7 @@ pki_load_key(const char *path, gnutls_privkey_t *key, char *err,
 
 	*key = NULL;
 	if ((r = gnutls_privkey_init(key)) < 0) {
-		pki_error(err, errlen, "gnutls_privkey_init: %s",
+		util_seterr(err, errlen, "gnutls_privkey_init: %s",
 		    gnutls_strerror(r));
 		return -1;
 	}
@@ -296,7 +284,7 @@ pki_load_key(const char *path, gnutls_privkey_t *key, char *err,
 		/* The URL names the token and object; a PIN comes from the
 		 * URL's pin-value or pin-source attribute. */
 		if ((r = gnutls_privkey_import_url(*key, path, 0)) < 0) {
-			pki_error(err, errlen, "cannot load the PKCS#11 key: "
+			util_seterr(err, errlen, "cannot load the PKCS#11 key: "
 			    "%s", gnutls_strerror(r));
 			goto out;
 		}
@@ -305,7 +293,7 @@ pki_load_key(const char *path, gnutls_privkey_t *key, char *err,
 	}
 
 	if (util_read_file(path, PKI_MAX_FILE, &text, &len) == -1) {
-		pki_error(err, errlen, "cannot read key %s: %s", path,
+		util_seterr(err, errlen, "cannot read key %s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
@@ -313,7 +301,7 @@ pki_load_key(const char *path, gnutls_privkey_t *key, char *err,
 	d.size = (unsigned)len;
 	if ((r = gnutls_privkey_import_x509_raw(*key, &d, GNUTLS_X509_FMT_PEM,
 	    NULL, 0)) < 0) {
-		pki_error(err, errlen, "%s is not an unencrypted PEM private "
+		util_seterr(err, errlen, "%s is not an unencrypted PEM private "
 		    "key: %s", path, gnutls_strerror(r));
 		goto out;
 	}
@@ -350,12 +338,12 @@ pki_check_pair(gnutls_x509_crt_t crt, gnutls_privkey_t key,
 	    &alen)) < 0 ||
 	    (r = gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, b,
 	    &blen)) < 0) {
-		pki_error(err, errlen, "cannot read the public key of %s: %s",
+		util_seterr(err, errlen, "cannot read the public key of %s: %s",
 		    key_path, gnutls_strerror(r));
 		goto out;
 	}
 	if (alen != blen || memcmp(a, b, alen) != 0) {
-		pki_error(err, errlen, "key %s does not belong to the "
+		util_seterr(err, errlen, "key %s does not belong to the "
 		    "intermediate certificate; configure the matching pair",
 		    key_path);
 		goto out;
@@ -377,7 +365,7 @@ pki_issuer_load(const char *crt_path, const char *key_path,
 
 	*out = NULL;
 	if ((iss = calloc(1, sizeof(*iss))) == NULL) {
-		pki_error(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	if (pki_load_crt(crt_path, &iss->crt, err, errlen) == -1)
@@ -385,7 +373,7 @@ pki_issuer_load(const char *crt_path, const char *key_path,
 	r = gnutls_x509_crt_get_basic_constraints(iss->crt, &critical, &ca,
 	    &pathlen);
 	if (r < 0 || !ca) {
-		pki_error(err, errlen, "%s is not a CA certificate "
+		util_seterr(err, errlen, "%s is not a CA certificate "
 		    "(basicConstraints CA:TRUE is missing)", crt_path);
 		goto fail;
 	}
@@ -395,7 +383,7 @@ pki_issuer_load(const char *crt_path, const char *key_path,
 	if ((r = gnutls_x509_crt_export2(iss->crt, GNUTLS_X509_FMT_PEM,
 	    &pem)) < 0 || (iss->chain_pem = strndup((const char *)pem.data,
 	    pem.size)) == NULL) {
-		pki_error(err, errlen, "cannot export %s: %s", crt_path,
+		util_seterr(err, errlen, "cannot export %s: %s", crt_path,
 		    r < 0 ? gnutls_strerror(r) : "out of memory");
 		gnutls_free(pem.data);
 		goto fail;
@@ -456,7 +444,7 @@ pki_set_sans(gnutls_x509_crt_t crt, const struct pki_leaf_request *req,
 	unsigned type;
 
 	if (req->nnames == 0) {
-		pki_error(err, errlen, "a certificate needs at least one name");
+		util_seterr(err, errlen, "a certificate needs at least one name");
 		return -1;
 	}
 	if ((r = gnutls_subject_alt_names_init(&sans)) < 0)
@@ -479,7 +467,7 @@ pki_set_sans(gnutls_x509_crt_t crt, const struct pki_leaf_request *req,
 		} else {
 			char q[128];
 
-			pki_error(err, errlen, "\"%s\" is neither a DNS name "
+			util_seterr(err, errlen, "\"%s\" is neither a DNS name "
 			    "nor an IP address", log_escape(name, strlen(name),
 			    q, sizeof(q)));
 			goto out;
@@ -495,7 +483,7 @@ pki_set_sans(gnutls_x509_crt_t crt, const struct pki_leaf_request *req,
 	ret = 0;
 	goto out;
  gnutls_fail:
-	pki_error(err, errlen, "setting subjectAltName failed: %s",
+	util_seterr(err, errlen, "setting subjectAltName failed: %s",
 	    gnutls_strerror(r));
  out:
 	gnutls_free(ext.data);
@@ -556,7 +544,7 @@ pki_set_validity(gnutls_x509_crt_t crt, const struct pki_issuer *iss,
 	time_t not_after = req->not_after, limit;
 
 	if (req->not_after <= req->not_before) {
-		pki_error(err, errlen, "not_after must be later than "
+		util_seterr(err, errlen, "not_after must be later than "
 		    "not_before");
 		return -1;
 	}
@@ -569,7 +557,7 @@ pki_set_validity(gnutls_x509_crt_t crt, const struct pki_issuer *iss,
 	}
 	if (gnutls_x509_crt_set_activation_time(crt, req->not_before) < 0 ||
 	    gnutls_x509_crt_set_expiration_time(crt, not_after) < 0) {
-		pki_error(err, errlen, "cannot set the validity period");
+		util_seterr(err, errlen, "cannot set the validity period");
 		return -1;
 	}
 	return 0;
@@ -591,7 +579,7 @@ pki_sign_leaf(const struct pki_issuer *iss, const struct pki_leaf_request *req,
 	*serial_hex = NULL;
 	if (req->common_name != NULL && (*req->common_name == '\0' ||
 	    strlen(req->common_name) > PKI_MAX_CN)) {
-		pki_error(err, errlen, "common name must have 1 to %d bytes",
+		util_seterr(err, errlen, "common name must have 1 to %d bytes",
 		    PKI_MAX_CN);
 		return -1;
 	}
@@ -630,13 +618,13 @@ pki_sign_leaf(const struct pki_issuer *iss, const struct pki_leaf_request *req,
 	    (r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, der)) < 0)
 		goto gnutls_fail;
 	if ((*serial_hex = pki_hex(serial, sizeof(serial))) == NULL) {
-		pki_error(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = 0;
 	goto out;
  gnutls_fail:
-	pki_error(err, errlen, "signing the certificate failed: %s",
+	util_seterr(err, errlen, "signing the certificate failed: %s",
 	    gnutls_strerror(r));
  out:
 	if (ret != 0) {

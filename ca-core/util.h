@@ -37,6 +37,14 @@ char	*util_exe_dir(void);
 int	 util_ensure_system_user(const char *name, int *created, char *err,
 	    size_t errlen);
 
+/* Format a message into err (errlen bytes, always NUL-terminated).  Does
+ * nothing when err is NULL or errlen is 0. */
+void	 util_seterr(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* Milliseconds of CLOCK_MONOTONIC, for timeouts. */
+int64_t	 util_now_ms(void);
+
 /* Explicitly zero memory that held a secret. */
 void	 util_wipe(void *p, size_t len);
 

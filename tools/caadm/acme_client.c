@@ -28,6 +28,7 @@
 #include "jwk.h"
 #include "jws.h"
 #include "log.h"
+#include "util.h"
 
 #define ACME_MAX_NONCE_LEN	512
 #define ACME_BAD_NONCE		"urn:ietf:params:acme:error:badNonce"
@@ -41,22 +42,6 @@ struct acme_client {
 	struct jwk		*account_jwk;
 	char			*kid;		/* account URL */
 };
-
-static void
-acme_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-acme_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *
 acme_escape(const char *text, char *buf, size_t buflen)
@@ -114,7 +99,7 @@ acme_client_new(struct https_client *http, const char *directory_url,
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->directory_url = strdup(directory_url)) == NULL) {
 		free(c);
-		acme_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	c->http = http;
@@ -215,12 +200,12 @@ acme_response_error(const struct https_response *r, const char *method,
 		problem = jsonobj_parse(r->body, r->body_len, NULL, 0);
 	if (problem != NULL && acme_json_string(problem, "type") != NULL) {
 		acme_problem_format(problem, text, sizeof(text));
-		acme_seterr(err, errlen, "%s (HTTP %d from %s %s)", text,
+		util_seterr(err, errlen, "%s (HTTP %d from %s %s)", text,
 		    r->status, method, url);
 	} else {
 		log_escape(r->body, r->body_len < 200 ? r->body_len : 200,
 		    shown, sizeof(shown));
-		acme_seterr(err, errlen, "HTTP %d from %s %s without a problem "
+		util_seterr(err, errlen, "HTTP %d from %s %s without a problem "
 		    "document: %s", r->status, method, url, shown);
 	}
 	if (problem != NULL)
@@ -286,7 +271,7 @@ acme_fetch_directory(struct acme_client *c, char *err, size_t errlen)
 	}
 	if ((dir = jsonobj_parse(r->body, r->body_len, perr,
 	    sizeof(perr))) == NULL) {
-		acme_seterr(err, errlen, "the directory at %s is not a JSON "
+		util_seterr(err, errlen, "the directory at %s is not a JSON "
 		    "object: %s", c->directory_url, perr);
 		goto out;
 	}
@@ -294,7 +279,7 @@ acme_fetch_directory(struct acme_client *c, char *err, size_t errlen)
 		const char *u = acme_json_string(dir, required[i]);
 
 		if (u == NULL || strncasecmp(u, "https://", 8) != 0) {
-			acme_seterr(err, errlen, "the directory at %s has no "
+			util_seterr(err, errlen, "the directory at %s has no "
 			    "https URL for %s", c->directory_url, required[i]);
 			goto out;
 		}
@@ -302,7 +287,7 @@ acme_fetch_directory(struct acme_client *c, char *err, size_t errlen)
 	if (json_object_object_get_ex(dir, "meta", &meta) &&
 	    json_object_object_get_ex(meta, "externalAccountRequired",
 	    &eab) && json_object_get_boolean(eab)) {
-		acme_seterr(err, errlen, "the CA at %s requires external "
+		util_seterr(err, errlen, "the CA at %s requires external "
 		    "account binding, which caadm certificate does not "
 		    "support", c->directory_url);
 		goto out;
@@ -335,7 +320,7 @@ acme_new_nonce(struct acme_client *c, char *err, size_t errlen)
 	}
 	acme_take_nonce(c, r);
 	if (c->nonce == NULL) {
-		acme_seterr(err, errlen, "HEAD %s returned no valid "
+		util_seterr(err, errlen, "HEAD %s returned no valid "
 		    "Replay-Nonce", url);
 		goto out;
 	}
@@ -399,7 +384,7 @@ acme_post(struct acme_client *c, const char *url, const char *payload,
 {
 	*out = NULL;
 	if (c->kid == NULL) {
-		acme_seterr(err, errlen, "internal error: no ACME account");
+		util_seterr(err, errlen, "internal error: no ACME account");
 		return -1;
 	}
 	return acme_post_signed(c, url, c->kid, payload, accept, out, err,
@@ -453,14 +438,14 @@ acme_post_json(struct acme_client *c, const char *url, const char *payload,
 		goto out;
 	if ((*obj = jsonobj_parse(r->body, r->body_len, perr,
 	    sizeof(perr))) == NULL) {
-		acme_seterr(err, errlen, "the response to POST %s is not a "
+		util_seterr(err, errlen, "the response to POST %s is not a "
 		    "JSON object: %s", url, perr);
 		goto out;
 	}
 	if (location != NULL &&
 	    (loc = https_response_header(r, "Location")) != NULL &&
 	    (*location = strdup(loc)) == NULL) {
-		acme_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	if (retry_ms != NULL)
@@ -485,13 +470,13 @@ acme_new_account(struct acme_client *c, char *err, size_t errlen)
 
 	if ((rc = gnutls_privkey_init(&c->account_key)) < 0) {
 		c->account_key = NULL;
-		acme_seterr(err, errlen, "cannot create the account key: %s",
+		util_seterr(err, errlen, "cannot create the account key: %s",
 		    gnutls_strerror(rc));
 		goto out;
 	}
 	if ((rc = gnutls_privkey_generate(c->account_key, GNUTLS_PK_ECDSA,
 	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) < 0) {
-		acme_seterr(err, errlen, "cannot generate the account key: "
+		util_seterr(err, errlen, "cannot generate the account key: "
 		    "%s", gnutls_strerror(rc));
 		goto out;
 	}
@@ -503,12 +488,12 @@ acme_new_account(struct acme_client *c, char *err, size_t errlen)
 		goto out;
 	if ((loc = https_response_header(r, "Location")) == NULL ||
 	    strncasecmp(loc, "https://", 8) != 0) {
-		acme_seterr(err, errlen, "the newAccount response from %s has "
+		util_seterr(err, errlen, "the newAccount response from %s has "
 		    "no https Location header", url);
 		goto out;
 	}
 	if ((c->kid = strdup(loc)) == NULL) {
-		acme_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = 0;

@@ -96,20 +96,6 @@ struct cert_plan {
 static int cert_line_open;
 
 static void
-cert_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-cert_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static void
 cert_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
@@ -211,7 +197,7 @@ cert_parse_args(int argc, char **argv, struct cert_args *a, char *err,
 			if (!options_done && strcmp(arg, "-h") == 0)
 				return 1;
 			if (a->npositional == 3) {
-				cert_seterr(err, errlen, "unexpected argument "
+				util_seterr(err, errlen, "unexpected argument "
 				    "\"%s\"", arg);
 				return -1;
 			}
@@ -235,12 +221,12 @@ cert_parse_args(int argc, char **argv, struct cert_args *a, char *err,
 		else if (i + 1 < argc)
 			value = argv[++i];
 		else {
-			cert_seterr(err, errlen, "option %s needs a value", arg);
+			util_seterr(err, errlen, "option %s needs a value", arg);
 			return -1;
 		}
 		if (namelen == 5 && strncmp(arg, "--san", 5) == 0) {
 			if (a->nsans == CERT_MAX_NAMES) {
-				cert_seterr(err, errlen, "too many --san names "
+				util_seterr(err, errlen, "too many --san names "
 				    "(maximum %d)", CERT_MAX_NAMES);
 				return -1;
 			}
@@ -248,14 +234,14 @@ cert_parse_args(int argc, char **argv, struct cert_args *a, char *err,
 			continue;
 		}
 		if ((slot = cert_option_slot(a, arg, namelen)) == NULL) {
-			cert_seterr(err, errlen, "unknown option %.*s",
+			util_seterr(err, errlen, "unknown option %.*s",
 			    (int)namelen, arg);
 			return -1;
 		}
 		*slot = value;
 	}
 	if (a->npositional != 3) {
-		cert_seterr(err, errlen, "expected SUBJECT, CRT_FILE and "
+		util_seterr(err, errlen, "expected SUBJECT, CRT_FILE and "
 		    "KEY_FILE");
 		return -1;
 	}
@@ -270,7 +256,7 @@ cert_check_dns_name(const char *name, char *err, size_t errlen)
 	int numeric = 1;
 
 	if (len > CERT_MAX_DNS_LEN) {
-		cert_seterr(err, errlen, "invalid name \"%s\": longer than %d "
+		util_seterr(err, errlen, "invalid name \"%s\": longer than %d "
 		    "characters", name, CERT_MAX_DNS_LEN);
 		return -1;
 	}
@@ -278,13 +264,13 @@ cert_check_dns_name(const char *name, char *err, size_t errlen)
 		dot = strchr(label, '.');
 		llen = dot != NULL ? (size_t)(dot - label) : strlen(label);
 		if (llen == 0 || llen > CERT_MAX_LABEL_LEN) {
-			cert_seterr(err, errlen, "invalid name \"%s\": every "
+			util_seterr(err, errlen, "invalid name \"%s\": every "
 			    "label must have 1 to %d characters", name,
 			    CERT_MAX_LABEL_LEN);
 			return -1;
 		}
 		if (label[0] == '-' || label[llen - 1] == '-') {
-			cert_seterr(err, errlen, "invalid name \"%s\": a label "
+			util_seterr(err, errlen, "invalid name \"%s\": a label "
 			    "must not start or end with a hyphen", name);
 			return -1;
 		}
@@ -294,7 +280,7 @@ cert_check_dns_name(const char *name, char *err, size_t errlen)
 
 			if ((ch < 'a' || ch > 'z') && (ch < '0' || ch > '9') &&
 			    ch != '-') {
-				cert_seterr(err, errlen, "invalid name \"%s\": "
+				util_seterr(err, errlen, "invalid name \"%s\": "
 				    "only letters, digits, hyphens and dots "
 				    "are allowed", name);
 				return -1;
@@ -307,7 +293,7 @@ cert_check_dns_name(const char *name, char *err, size_t errlen)
 		label = dot + 1;
 	}
 	if (numeric) {
-		cert_seterr(err, errlen, "invalid name \"%s\": neither an IP "
+		util_seterr(err, errlen, "invalid name \"%s\": neither an IP "
 		    "address nor a DNS name (the last label is numeric)", name);
 		return -1;
 	}
@@ -326,7 +312,7 @@ cert_parse_name(const char *text, struct certkey_name *out, char *err,
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0) {
-		cert_seterr(err, errlen, "invalid name: empty");
+		util_seterr(err, errlen, "invalid name: empty");
 		return -1;
 	}
 	if (len >= 2 && text[0] == '[' && text[len - 1] == ']' &&
@@ -347,12 +333,12 @@ cert_parse_name(const char *text, struct certkey_name *out, char *err,
 		goto done;
 	}
 	if (strchr(text, ':') != NULL) {
-		cert_seterr(err, errlen, "invalid name \"%s\": not an IP "
+		util_seterr(err, errlen, "invalid name \"%s\": not an IP "
 		    "address", text);
 		return -1;
 	}
 	if (strncmp(text, "*.", 2) == 0) {
-		cert_seterr(err, errlen, "invalid name \"%s\": wildcard names "
+		util_seterr(err, errlen, "invalid name \"%s\": wildcard names "
 		    "need the dns-01 challenge, which caadm certificate does "
 		    "not support", text);
 		return -1;
@@ -370,7 +356,7 @@ cert_parse_name(const char *text, struct certkey_name *out, char *err,
 	out->value = lower;
  done:
 	if (out->value == NULL) {
-		cert_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -415,7 +401,7 @@ cert_key_options(const struct cert_args *a, struct cert_plan *p, char *err,
 		    "OKP" : "EC";
 	if (strcasecmp(kty, "RSA") == 0) {
 		if (curve != NULL) {
-			cert_seterr(err, errlen, "--curve does not apply to "
+			util_seterr(err, errlen, "--curve does not apply to "
 			    "--kty RSA; use --size BITS");
 			return -1;
 		}
@@ -426,7 +412,7 @@ cert_key_options(const struct cert_args *a, struct cert_plan *p, char *err,
 			bits = strtol(a->size, &end, 10);
 			if (errno != 0 || end == a->size || *end != '\0' ||
 			    bits < 2048 || bits > 8192) {
-				cert_seterr(err, errlen, "invalid --size \"%s\": "
+				util_seterr(err, errlen, "invalid --size \"%s\": "
 				    "use 2048 to 8192 bits", a->size);
 				return -1;
 			}
@@ -435,12 +421,12 @@ cert_key_options(const struct cert_args *a, struct cert_plan *p, char *err,
 		return 0;
 	}
 	if (a->size != NULL) {
-		cert_seterr(err, errlen, "--size applies only to --kty RSA");
+		util_seterr(err, errlen, "--size applies only to --kty RSA");
 		return -1;
 	}
 	if (strcasecmp(kty, "OKP") == 0) {
 		if (curve != NULL && strcasecmp(curve, "Ed25519") != 0) {
-			cert_seterr(err, errlen, "invalid --curve \"%s\" for "
+			util_seterr(err, errlen, "invalid --curve \"%s\" for "
 			    "--kty OKP: use Ed25519", curve);
 			return -1;
 		}
@@ -449,7 +435,7 @@ cert_key_options(const struct cert_args *a, struct cert_plan *p, char *err,
 		return 0;
 	}
 	if (strcasecmp(kty, "EC") != 0) {
-		cert_seterr(err, errlen, "invalid --kty \"%s\": use EC, RSA or "
+		util_seterr(err, errlen, "invalid --kty \"%s\": use EC, RSA or "
 		    "OKP", kty);
 		return -1;
 	}
@@ -461,7 +447,7 @@ cert_key_options(const struct cert_args *a, struct cert_plan *p, char *err,
 	else if (strcasecmp(curve, "P-521") == 0)
 		p->curve = GNUTLS_ECC_CURVE_SECP521R1;
 	else {
-		cert_seterr(err, errlen, "invalid --curve \"%s\" for --kty EC: "
+		util_seterr(err, errlen, "invalid --curve \"%s\" for --kty EC: "
 		    "use P-256, P-384 or P-521 (Ed25519 needs --kty OKP)",
 		    curve);
 		return -1;
@@ -479,12 +465,12 @@ cert_check_output(const char *path, const char *what, int force, char *err,
 
 	if (lstat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
-			cert_seterr(err, errlen, "%s file %s is a directory",
+			util_seterr(err, errlen, "%s file %s is a directory",
 			    what, path);
 			return -1;
 		}
 		if (!force) {
-			cert_seterr(err, errlen, "%s file %s already exists; "
+			util_seterr(err, errlen, "%s file %s already exists; "
 			    "pass --force to overwrite it", what, path);
 			return -1;
 		}
@@ -492,12 +478,12 @@ cert_check_output(const char *path, const char *what, int force, char *err,
 
 	/* Find an unwritable folder now, not after the CA issued. */
 	if ((copy = strdup(path)) == NULL) {
-		cert_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	dir = dirname(copy);
 	if (access(dir, W_OK | X_OK) == -1) {
-		cert_seterr(err, errlen, "cannot write %s file %s: folder %s: "
+		util_seterr(err, errlen, "cannot write %s file %s: folder %s: "
 		    "%s", what, path, dir, strerror(errno));
 		ret = -1;
 	}
@@ -542,7 +528,7 @@ cert_pick_provisioner(const struct ca_config *cfg, char **out, char *err,
 		goto out;
 	n = PQntuples(res);
 	if (n == 0) {
-		cert_seterr(err, errlen, "the CA in %s has no ACME provisioner; "
+		util_seterr(err, errlen, "the CA in %s has no ACME provisioner; "
 		    "add one with: caadm provisioner add NAME --type ACME",
 		    cfg->home);
 		goto out;
@@ -554,12 +540,12 @@ cert_pick_provisioner(const struct ca_config *cfg, char **out, char *err,
 			snprintf(names + used, sizeof(names) - used, "%s%s",
 			    i > 0 ? ", " : "", PQgetvalue(res, i, 0));
 		}
-		cert_seterr(err, errlen, "the CA has several ACME provisioners "
+		util_seterr(err, errlen, "the CA has several ACME provisioners "
 		    "(%s); pass --provisioner NAME", names);
 		goto out;
 	}
 	if ((*out = strdup(PQgetvalue(res, 0, 0))) == NULL) {
-		cert_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = 0;
@@ -579,25 +565,25 @@ cert_choose_provisioner(const struct cert_args *a,
 {
 	if (a->provisioner != NULL) {
 		if (!cert_provisioner_valid(a->provisioner)) {
-			cert_seterr(err, errlen, "invalid provisioner name "
+			util_seterr(err, errlen, "invalid provisioner name "
 			    "\"%s\"", a->provisioner);
 			return -1;
 		}
 		if ((p->provisioner = strdup(a->provisioner)) == NULL) {
-			cert_seterr(err, errlen, "out of memory");
+			util_seterr(err, errlen, "out of memory");
 			return -1;
 		}
 		return 0;
 	}
 	if (cfg == NULL) {
-		cert_seterr(err, errlen, "--provisioner NAME is required when "
+		util_seterr(err, errlen, "--provisioner NAME is required when "
 		    "--ca-url is a server base URL and no CA home is set");
 		return -1;
 	}
 	if (cert_pick_provisioner(cfg, &p->provisioner, err, errlen) == -1)
 		return -1;
 	if (!cert_provisioner_valid(p->provisioner)) {
-		cert_seterr(err, errlen, "the database names an invalid "
+		util_seterr(err, errlen, "the database names an invalid "
 		    "provisioner \"%s\"", p->provisioner);
 		return -1;
 	}
@@ -634,7 +620,7 @@ cert_directory_url(const struct cert_args *a, const struct ca_config *cfg,
 
 	if (a->ca_url == NULL) {
 		if (cfg == NULL || cfg->ndns == 0) {
-			cert_seterr(err, errlen, "%s", cfg == NULL ?
+			util_seterr(err, errlen, "%s", cfg == NULL ?
 			    "no --ca-url given and no CA home set; pass "
 			    "--ca-url URL, or --home DIR or CA_HOME" :
 			    "the CA configuration lists no DNS name; pass "
@@ -680,7 +666,7 @@ cert_directory_url(const struct cert_args *a, const struct ca_config *cfg,
 	}
 	return 0;
  nomem:
-	cert_seterr(err, errlen, "out of memory");
+	util_seterr(err, errlen, "out of memory");
 	return -1;
 }
 
@@ -715,7 +701,7 @@ cert_resolve(const struct cert_args *a, struct cert_plan *p, char *err,
 	else if (cfg != NULL && cfg->root_cert != NULL)
 		p->root = strdup(cfg->root_cert);
 	else {
-		cert_seterr(err, errlen, "--root FILE is required when no CA "
+		util_seterr(err, errlen, "--root FILE is required when no CA "
 		    "home is set");
 		goto out;
 	}
@@ -726,7 +712,7 @@ cert_resolve(const struct cert_args *a, struct cert_plan *p, char *err,
 	    80) == -1)
 		listen = NULL;
 	if (p->root == NULL || listen == NULL) {
-		cert_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	if (config_parse_hostport(listen, &p->listen_host, &p->listen_port,
@@ -740,22 +726,13 @@ cert_resolve(const struct cert_args *a, struct cert_plan *p, char *err,
 	return ret;
 }
 
-static int64_t
-cert_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleep before the next poll.  Returns -1 when the poll deadline has
  * passed. */
 static int
 cert_poll_sleep(int ms, int64_t deadline)
 {
 	struct timespec ts;
-	int64_t left = deadline - cert_now_ms();
+	int64_t left = deadline - util_now_ms();
 
 	if (left <= 0)
 		return -1;
@@ -784,10 +761,10 @@ cert_challenge_error(struct json_object *chal, const char *name, char *err,
 	if (json_object_object_get_ex(chal, "error", &problem) &&
 	    json_object_is_type(problem, json_type_object)) {
 		acme_problem_format(problem, text, sizeof(text));
-		cert_seterr(err, errlen, "validation of %s failed: %s", name,
+		util_seterr(err, errlen, "validation of %s failed: %s", name,
 		    text);
 	} else
-		cert_seterr(err, errlen, "validation of %s failed; the CA gave "
+		util_seterr(err, errlen, "validation of %s failed; the CA gave "
 		    "no problem detail", name);
 }
 
@@ -827,7 +804,7 @@ cert_find_challenge(struct json_object *authz, const char *wanted,
 
 	if (!json_object_object_get_ex(authz, "challenges", &chals) ||
 	    !json_object_is_type(chals, json_type_array)) {
-		cert_seterr(err, errlen, "the authorization for %s has no "
+		util_seterr(err, errlen, "the authorization for %s has no "
 		    "challenges", name);
 		return NULL;
 	}
@@ -842,7 +819,7 @@ cert_find_challenge(struct json_object *authz, const char *wanted,
 		    used > 0 ? ", " : "", acme_escape(type, shown,
 		    sizeof(shown)));
 	}
-	cert_seterr(err, errlen, "the CA offers no %s challenge for %s "
+	util_seterr(err, errlen, "the CA offers no %s challenge for %s "
 	    "(offered: %s)", wanted, name, n > 0 ? offered : "none");
 	return NULL;
 }
@@ -882,7 +859,7 @@ cert_authorize(struct acme_client *acme, struct responder *resp,
 	if (status != NULL && strcmp(status, "valid") == 0)
 		goto done;
 	if (status == NULL || strcmp(status, "pending") != 0) {
-		cert_seterr(err, errlen, "the authorization for %s is %s, not "
+		util_seterr(err, errlen, "the authorization for %s is %s, not "
 		    "pending", name, status != NULL ? status : "missing a "
 		    "status");
 		goto out;
@@ -893,7 +870,7 @@ cert_authorize(struct acme_client *acme, struct responder *resp,
 	token = acme_json_string(chal, "token");
 	chal_url = acme_json_string(chal, "url");
 	if (token == NULL || chal_url == NULL) {
-		cert_seterr(err, errlen, "the %s challenge for %s has no "
+		util_seterr(err, errlen, "the %s challenge for %s has no "
 		    "token or url", wanted, name);
 		goto out;
 	}
@@ -901,7 +878,7 @@ cert_authorize(struct acme_client *acme, struct responder *resp,
 		goto trigger;
 	if ((keyauth = keyauth_build(token, acme_thumbprint(acme))) == NULL ||
 	    (token_copy = strdup(token)) == NULL) {
-		cert_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	if (responder_add(resp, token, keyauth, err, errlen) == -1) {
@@ -927,10 +904,10 @@ cert_authorize(struct acme_client *acme, struct responder *resp,
 	}
 
 	/* Pending or processing: poll the authorization. */
-	deadline = cert_now_ms() + CERT_POLL_LIMIT_MS;
+	deadline = util_now_ms() + CERT_POLL_LIMIT_MS;
 	for (;;) {
 		if (cert_poll_sleep(retry_ms, deadline) == -1) {
-			cert_seterr(err, errlen, "validation of %s did not "
+			util_seterr(err, errlen, "validation of %s did not "
 			    "finish within %d s", name,
 			    CERT_POLL_LIMIT_MS / 1000);
 			goto out;
@@ -949,7 +926,7 @@ cert_authorize(struct acme_client *acme, struct responder *resp,
 			goto out;
 		}
 		if (strcmp(status != NULL ? status : "", "pending") != 0) {
-			cert_seterr(err, errlen, "the authorization for %s "
+			util_seterr(err, errlen, "the authorization for %s "
 			    "became %s", name, status != NULL ? status :
 			    "a value without status");
 			goto out;
@@ -1015,7 +992,7 @@ cert_wait_order(struct acme_client *acme, const char *order_url,
     int retry_ms, char *err, size_t errlen)
 {
 	struct json_object *problem;
-	int64_t deadline = cert_now_ms() + CERT_POLL_LIMIT_MS;
+	int64_t deadline = util_now_ms() + CERT_POLL_LIMIT_MS;
 	const char *status;
 	char text[1536], shown[64];
 
@@ -1032,18 +1009,18 @@ cert_wait_order(struct acme_client *acme, const char *order_url,
 				else
 					snprintf(text, sizeof(text), "no "
 					    "problem detail");
-				cert_seterr(err, errlen, "the order became "
+				util_seterr(err, errlen, "the order became "
 				    "invalid: %s", text);
 				return -1;
 			}
 			if (status == NULL || strcmp(status, busy) != 0) {
-				cert_seterr(err, errlen, "the order is %s, "
+				util_seterr(err, errlen, "the order is %s, "
 				    "expected %s or %s", acme_escape(status,
 				    shown, sizeof(shown)), busy, target);
 				return -1;
 			}
 			if (cert_poll_sleep(retry_ms, deadline) == -1) {
-				cert_seterr(err, errlen, "the order did not "
+				util_seterr(err, errlen, "the order did not "
 				    "become %s within %d s", target,
 				    CERT_POLL_LIMIT_MS / 1000);
 				return -1;
@@ -1068,7 +1045,7 @@ cert_download(struct acme_client *acme, struct json_object *order,
 	int ret = -1;
 
 	if (url == NULL) {
-		cert_seterr(err, errlen, "the valid order has no certificate "
+		util_seterr(err, errlen, "the valid order has no certificate "
 		    "URL");
 		goto out;
 	}
@@ -1100,27 +1077,27 @@ cert_obtain(struct acme_client *acme, struct responder *resp,
 	int retry_ms = ACME_DEFAULT_POLL_MS, ret = -1;
 
 	if ((payload = cert_order_payload(p)) == NULL) {
-		cert_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	if (acme_post_json(acme, acme_directory_url(acme, "newOrder"),
 	    payload, &order, &order_url, NULL, err, errlen) == -1)
 		goto out;
 	if (order_url == NULL) {
-		cert_seterr(err, errlen, "the newOrder response has no "
+		util_seterr(err, errlen, "the newOrder response has no "
 		    "Location header");
 		goto out;
 	}
 	if (!json_object_object_get_ex(order, "authorizations", &authzs) ||
 	    !json_object_is_type(authzs, json_type_array)) {
-		cert_seterr(err, errlen, "the order has no authorizations");
+		util_seterr(err, errlen, "the order has no authorizations");
 		goto out;
 	}
 	n = json_object_array_length(authzs);
 	for (i = 0; i < n; i++) {
 		a = json_object_array_get_idx(authzs, i);
 		if (!json_object_is_type(a, json_type_string)) {
-			cert_seterr(err, errlen, "the order lists an "
+			util_seterr(err, errlen, "the order lists an "
 			    "authorization that is not a URL");
 			goto out;
 		}
@@ -1140,11 +1117,11 @@ cert_obtain(struct acme_client *acme, struct responder *resp,
 	cert_line_open = 0;
 
 	if ((text = acme_json_string(order, "finalize")) == NULL) {
-		cert_seterr(err, errlen, "the order has no finalize URL");
+		util_seterr(err, errlen, "the order has no finalize URL");
 		goto out;
 	}
 	if ((finalize = strdup(text)) == NULL) {
-		cert_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	if (certkey_csr(key, p->subject, p->names, p->nnames, &csr, err,
@@ -1153,7 +1130,7 @@ cert_obtain(struct acme_client *acme, struct responder *resp,
 	free(payload);
 	if (asprintf(&payload, "{\"csr\":\"%s\"}", csr) == -1) {
 		payload = NULL;
-		cert_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	cert_progress("Finalizing Order ");
@@ -1194,12 +1171,12 @@ cert_write_files(const struct cert_plan *p, gnutls_x509_privkey_t key,
 	if (certkey_export(key, &pem, err, errlen) == -1)
 		goto out;
 	if (util_write_file(p->key_file, pem.data, pem.size, 0600) == -1) {
-		cert_seterr(err, errlen, "cannot write %s: %s", p->key_file,
+		util_seterr(err, errlen, "cannot write %s: %s", p->key_file,
 		    strerror(errno));
 		goto out;
 	}
 	if (util_write_file(p->crt_file, chain, chain_len, 0644) == -1) {
-		cert_seterr(err, errlen, "cannot write %s: %s", p->crt_file,
+		util_seterr(err, errlen, "cannot write %s: %s", p->crt_file,
 		    strerror(errno));
 		goto out;
 	}
@@ -1246,7 +1223,7 @@ cert_check_challenge(const char *type, char *err, size_t errlen)
 			break;
 	}
 	if (len == 0 || len > CERT_MAX_CHALLENGE_LEN || i < len) {
-		cert_seterr(err, errlen, "invalid --challenge \"%.*s\": use a "
+		util_seterr(err, errlen, "invalid --challenge \"%.*s\": use a "
 		    "challenge type of 1 to %d lowercase letters, digits and "
 		    "hyphens, such as http-01", CERT_MAX_CHALLENGE_LEN + 1,
 		    type, CERT_MAX_CHALLENGE_LEN);
@@ -1275,7 +1252,7 @@ cert_prepare(int argc, char **argv, struct cert_plan *p, char *err,
 	    cert_key_options(&a, p, err, errlen) == -1)
 		return CERT_INVALID;
 	if (strcmp(p->crt_file, p->key_file) == 0) {
-		cert_seterr(err, errlen, "CRT_FILE and KEY_FILE are both %s",
+		util_seterr(err, errlen, "CRT_FILE and KEY_FILE are both %s",
 		    p->crt_file);
 		return CERT_INVALID;
 	}

@@ -19,25 +19,10 @@
 
 #include "b64url.h"
 #include "certkey.h"
+#include "util.h"
 
 /* Upper bound of commonName in X.520 (ub-common-name). */
 #define CERTKEY_MAX_CN	64
-
-static void
-certkey_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-certkey_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int
 certkey_generate(gnutls_pk_algorithm_t pk, gnutls_ecc_curve_t curve,
@@ -50,13 +35,13 @@ certkey_generate(gnutls_pk_algorithm_t pk, gnutls_ecc_curve_t curve,
 	if (pk != GNUTLS_PK_RSA)
 		bits = GNUTLS_CURVE_TO_BITS(curve);
 	if ((rc = gnutls_x509_privkey_init(&key)) < 0) {
-		certkey_seterr(err, errlen, "cannot create a key: %s",
+		util_seterr(err, errlen, "cannot create a key: %s",
 		    gnutls_strerror(rc));
 		return -1;
 	}
 	if ((rc = gnutls_x509_privkey_generate2(key, pk, bits, 0, NULL,
 	    0)) < 0) {
-		certkey_seterr(err, errlen, "key generation failed: %s",
+		util_seterr(err, errlen, "key generation failed: %s",
 		    gnutls_strerror(rc));
 		gnutls_x509_privkey_deinit(key);
 		return -1;
@@ -121,13 +106,13 @@ certkey_csr(gnutls_x509_privkey_t key, const char *subject,
 	    &der)) < 0)
 		goto fail;
 	if ((*csr_b64 = b64url_encode(der.data, der.size)) == NULL) {
-		certkey_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	ret = 0;
 	goto out;
  fail:
-	certkey_seterr(err, errlen, "cannot build the certificate signing "
+	util_seterr(err, errlen, "cannot build the certificate signing "
 	    "request: %s", gnutls_strerror(rc));
  out:
 	gnutls_free(der.data);
@@ -146,7 +131,7 @@ certkey_export(gnutls_x509_privkey_t key, gnutls_datum_t *pem, char *err,
 	pem->size = 0;
 	if ((rc = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM,
 	    NULL, GNUTLS_PKCS_PLAIN, pem)) < 0) {
-		certkey_seterr(err, errlen, "cannot export the private key: %s",
+		util_seterr(err, errlen, "cannot export the private key: %s",
 		    gnutls_strerror(rc));
 		return -1;
 	}
@@ -168,7 +153,7 @@ certkey_check_chain(const char *chain, size_t len, gnutls_x509_privkey_t key,
 	data.size = (unsigned int)len;
 	if ((rc = gnutls_x509_crt_list_import2(&crts, &n, &data,
 	    GNUTLS_X509_FMT_PEM, 0)) < 0 || n == 0) {
-		certkey_seterr(err, errlen, "the downloaded certificate is not "
+		util_seterr(err, errlen, "the downloaded certificate is not "
 		    "a PEM certificate chain: %s",
 		    rc < 0 ? gnutls_strerror(rc) : "no certificate");
 		goto out;
@@ -177,12 +162,12 @@ certkey_check_chain(const char *chain, size_t len, gnutls_x509_privkey_t key,
 	    want, &want_len)) < 0 ||
 	    (rc = gnutls_x509_crt_get_key_id(crts[0], GNUTLS_KEYID_USE_SHA256,
 	    got, &got_len)) < 0) {
-		certkey_seterr(err, errlen, "cannot compare the certificate "
+		util_seterr(err, errlen, "cannot compare the certificate "
 		    "key: %s", gnutls_strerror(rc));
 		goto out;
 	}
 	if (want_len != got_len || memcmp(want, got, want_len) != 0) {
-		certkey_seterr(err, errlen, "the downloaded certificate does "
+		util_seterr(err, errlen, "the downloaded certificate does "
 		    "not carry the public key of the request");
 		goto out;
 	}

@@ -35,6 +35,7 @@
 #include <gnutls/x509.h>
 
 #include "https_client.h"
+#include "util.h"
 
 /* Extra room for chunk-size lines and trailers on top of the body cap. */
 #define HTTPS_CHUNK_OVERHEAD	(64 * 1024)
@@ -59,31 +60,6 @@ struct https_conn {
 	int			 eof;
 };
 
-static void
-https_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-https_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int64_t
-https_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 https_client_new(const char *root_file, struct https_client **out,
     char *err, size_t errlen)
@@ -93,23 +69,23 @@ https_client_new(const char *root_file, struct https_client **out,
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		https_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	if (gnutls_certificate_allocate_credentials(&c->creds) < 0) {
 		c->creds = NULL;
-		https_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	n = gnutls_certificate_set_x509_trust_file(c->creds, root_file,
 	    GNUTLS_X509_FMT_PEM);
 	if (n < 0) {
-		https_seterr(err, errlen, "cannot read root certificate %s: %s",
+		util_seterr(err, errlen, "cannot read root certificate %s: %s",
 		    root_file, gnutls_strerror(n));
 		goto out;
 	}
 	if (n == 0) {
-		https_seterr(err, errlen, "root file %s contains no PEM "
+		util_seterr(err, errlen, "root file %s contains no PEM "
 		    "certificate", root_file);
 		goto out;
 	}
@@ -170,14 +146,14 @@ https_url_parse(const char *url, struct https_url *out, char *err,
 
 	memset(out, 0, sizeof(*out));
 	if (strncasecmp(url, "https://", 8) != 0) {
-		https_seterr(err, errlen, "invalid URL %s: it must start "
+		util_seterr(err, errlen, "invalid URL %s: it must start "
 		    "with https://", url);
 		return -1;
 	}
 	auth = url + 8;
 	end = auth + strcspn(auth, "/?#");
 	if (memchr(auth, '@', (size_t)(end - auth)) != NULL) {
-		https_seterr(err, errlen, "invalid URL %s: user info is not "
+		util_seterr(err, errlen, "invalid URL %s: user info is not "
 		    "supported", url);
 		return -1;
 	}
@@ -226,7 +202,7 @@ https_url_parse(const char *url, struct https_url *out, char *err,
 	ret = 0;
  bad:
 	if (ret != 0) {
-		https_seterr(err, errlen, "invalid URL %s: expected "
+		util_seterr(err, errlen, "invalid URL %s: expected "
 		    "https://HOST[:PORT][/PATH]", url);
 		https_url_clear(out);
 	}
@@ -253,7 +229,7 @@ https_connect_addr(const struct addrinfo *ai, int64_t deadline)
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
 	for (;;) {
-		int64_t left = deadline - https_now_ms();
+		int64_t left = deadline - util_now_ms();
 
 		if (left <= 0) {
 			errno = ETIMEDOUT;
@@ -295,11 +271,11 @@ https_connect(struct https_conn *c, int host_is_ip, char *err,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | (host_is_ip ? AI_NUMERICHOST : 0);
 	if ((gai = getaddrinfo(c->host, c->port, &hints, &res)) != 0) {
-		https_seterr(err, errlen, "cannot resolve %s: %s", c->host,
+		util_seterr(err, errlen, "cannot resolve %s: %s", c->host,
 		    gai_strerror(gai));
 		return -1;
 	}
-	deadline = https_now_ms() + HTTPS_CONNECT_TIMEOUT_MS;
+	deadline = util_now_ms() + HTTPS_CONNECT_TIMEOUT_MS;
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
 		if ((fd = https_connect_addr(ai, deadline)) == -1)
 			saved = errno;
@@ -307,11 +283,11 @@ https_connect(struct https_conn *c, int host_is_ip, char *err,
 	freeaddrinfo(res);
 	if (fd == -1) {
 		if (saved == ETIMEDOUT)
-			https_seterr(err, errlen, "connecting to %s port %s "
+			util_seterr(err, errlen, "connecting to %s port %s "
 			    "timed out after %d s", c->host, c->port,
 			    HTTPS_CONNECT_TIMEOUT_MS / 1000);
 		else
-			https_seterr(err, errlen, "connecting to %s port %s "
+			util_seterr(err, errlen, "connecting to %s port %s "
 			    "failed: %s", c->host, c->port, strerror(saved));
 		return -1;
 	}
@@ -323,7 +299,7 @@ https_connect(struct https_conn *c, int host_is_ip, char *err,
 	if (flags == -1 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
-		https_seterr(err, errlen, "socket setup for %s failed: %s",
+		util_seterr(err, errlen, "socket setup for %s failed: %s",
 		    c->host, strerror(errno));
 		close(fd);
 		return -1;
@@ -341,11 +317,11 @@ https_verify_message(struct https_conn *c, char *err, size_t errlen)
 	status = gnutls_session_get_verify_cert_status(c->session);
 	if (gnutls_certificate_verification_status_print(status,
 	    gnutls_certificate_type_get(c->session), &text, 0) < 0) {
-		https_seterr(err, errlen, "TLS certificate verification of "
+		util_seterr(err, errlen, "TLS certificate verification of "
 		    "%s failed (status 0x%x)", c->host, status);
 		return;
 	}
-	https_seterr(err, errlen, "TLS certificate verification of %s "
+	util_seterr(err, errlen, "TLS certificate verification of %s "
 	    "failed: %s", c->host, (const char *)text.data);
 	gnutls_free(text.data);
 }
@@ -359,7 +335,7 @@ https_handshake(struct https_client *cl, struct https_conn *c,
 
 	if ((r = gnutls_init(&c->session, GNUTLS_CLIENT |
 	    GNUTLS_NO_SIGNAL)) < 0) {
-		https_seterr(err, errlen, "TLS setup failed: %s",
+		util_seterr(err, errlen, "TLS setup failed: %s",
 		    gnutls_strerror(r));
 		return -1;
 	}
@@ -369,7 +345,7 @@ https_handshake(struct https_client *cl, struct https_conn *c,
 	    cl->creds)) < 0 ||
 	    (!host_is_ip && (r = gnutls_server_name_set(c->session,
 	    GNUTLS_NAME_DNS, c->host, strlen(c->host))) < 0)) {
-		https_seterr(err, errlen, "TLS setup failed: %s",
+		util_seterr(err, errlen, "TLS setup failed: %s",
 		    gnutls_strerror(r));
 		return -1;
 	}
@@ -380,17 +356,17 @@ https_handshake(struct https_client *cl, struct https_conn *c,
 	gnutls_transport_set_int(c->session, c->fd);
 	gnutls_handshake_set_timeout(c->session, HTTPS_IO_TIMEOUT_MS);
 
-	deadline = https_now_ms() + HTTPS_IO_TIMEOUT_MS;
+	deadline = util_now_ms() + HTTPS_IO_TIMEOUT_MS;
 	do {
 		r = gnutls_handshake(c->session);
 	} while (r < 0 && !gnutls_error_is_fatal(r) &&
-	    https_now_ms() < deadline);
+	    util_now_ms() < deadline);
 	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
 		https_verify_message(c, err, errlen);
 		return -1;
 	}
 	if (r < 0) {
-		https_seterr(err, errlen, "TLS handshake with %s port %s "
+		util_seterr(err, errlen, "TLS handshake with %s port %s "
 		    "failed: %s", c->host, c->port, gnutls_strerror(r));
 		return -1;
 	}
@@ -401,21 +377,21 @@ static int
 https_send_all(struct https_conn *c, const char *data, size_t len,
     char *err, size_t errlen)
 {
-	int64_t deadline = https_now_ms() + HTTPS_IO_TIMEOUT_MS;
+	int64_t deadline = util_now_ms() + HTTPS_IO_TIMEOUT_MS;
 	ssize_t n;
 
 	while (len > 0) {
 		n = gnutls_record_send(c->session, data, len);
 		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
-			if (https_now_ms() >= deadline) {
-				https_seterr(err, errlen, "sending to %s timed "
+			if (util_now_ms() >= deadline) {
+				util_seterr(err, errlen, "sending to %s timed "
 				    "out", c->host);
 				return -1;
 			}
 			continue;
 		}
 		if (n < 0) {
-			https_seterr(err, errlen, "sending to %s failed: %s",
+			util_seterr(err, errlen, "sending to %s failed: %s",
 			    c->host, gnutls_strerror((int)n));
 			return -1;
 		}
@@ -438,7 +414,7 @@ https_fill(struct https_conn *c, size_t max, char *err, size_t errlen)
 	if (c->eof)
 		return 0;
 	if (c->len >= max) {
-		https_seterr(err, errlen, "response from %s is larger than "
+		util_seterr(err, errlen, "response from %s is larger than "
 		    "%d bytes", c->host, HTTPS_MAX_BODY);
 		return -1;
 	}
@@ -449,7 +425,7 @@ https_fill(struct https_conn *c, size_t max, char *err, size_t errlen)
 			ncap = max + 1;
 		if (ncap > c->cap) {
 			if ((nb = realloc(c->buf, ncap)) == NULL) {
-				https_seterr(err, errlen, "out of memory");
+				util_seterr(err, errlen, "out of memory");
 				return -1;
 			}
 			c->buf = nb;
@@ -461,11 +437,11 @@ https_fill(struct https_conn *c, size_t max, char *err, size_t errlen)
 		want = max - c->len;
 	/* GNUTLS_E_AGAIN also comes back after a TLS 1.3 session ticket
 	 * that carried no data, so only the elapsed time detects a timeout. */
-	deadline = https_now_ms() + HTTPS_IO_TIMEOUT_MS;
+	deadline = util_now_ms() + HTTPS_IO_TIMEOUT_MS;
 	for (;;) {
 		n = gnutls_record_recv(c->session, c->buf + c->len, want);
 		if ((n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) &&
-		    https_now_ms() < deadline)
+		    util_now_ms() < deadline)
 			continue;
 		break;
 	}
@@ -476,12 +452,12 @@ https_fill(struct https_conn *c, size_t max, char *err, size_t errlen)
 		return 0;
 	}
 	if (n == GNUTLS_E_AGAIN) {
-		https_seterr(err, errlen, "reading from %s timed out after "
+		util_seterr(err, errlen, "reading from %s timed out after "
 		    "%d s", c->host, HTTPS_IO_TIMEOUT_MS / 1000);
 		return -1;
 	}
 	if (n < 0) {
-		https_seterr(err, errlen, "reading from %s failed: %s",
+		util_seterr(err, errlen, "reading from %s failed: %s",
 		    c->host, gnutls_strerror((int)n));
 		return -1;
 	}
@@ -505,14 +481,14 @@ https_next_line(struct https_conn *c, size_t max, size_t maxline,
 		if (p != NULL && (size_t)(p - (c->buf + c->off)) <= maxline)
 			return p - (c->buf + c->off);
 		if (p != NULL || c->len - c->off > maxline + 1) {
-			https_seterr(err, errlen, "response from %s has a line "
+			util_seterr(err, errlen, "response from %s has a line "
 			    "longer than %zu bytes", c->host, maxline);
 			return -1;
 		}
 		if ((r = https_fill(c, max, err, errlen)) == -1)
 			return -1;
 		if (r == 0) {
-			https_seterr(err, errlen, "response from %s ended "
+			util_seterr(err, errlen, "response from %s ended "
 			    "early", c->host);
 			return -1;
 		}
@@ -529,7 +505,7 @@ https_need(struct https_conn *c, size_t n, size_t max, char *err,
 		if ((r = https_fill(c, max, err, errlen)) == -1)
 			return -1;
 		if (r == 0) {
-			https_seterr(err, errlen, "response body from %s ended "
+			util_seterr(err, errlen, "response body from %s ended "
 			    "early", c->host);
 			return -1;
 		}
@@ -595,7 +571,7 @@ https_read_head(struct https_conn *c, struct https_response *r, char *err,
 	if (n < 12 || strncmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' ||
 	    line[9] < '1' || line[9] > '5' || line[10] < '0' || line[10] > '9' ||
 	    line[11] < '0' || line[11] > '9' || (n > 12 && line[12] != ' ')) {
-		https_seterr(err, errlen, "response from %s is not HTTP/1.x",
+		util_seterr(err, errlen, "response from %s is not HTTP/1.x",
 		    c->host);
 		return -1;
 	}
@@ -610,14 +586,14 @@ https_read_head(struct https_conn *c, struct https_response *r, char *err,
 		line = c->buf + c->off;
 		c->off += (size_t)n + 2;
 		if (c->off - start > HTTPS_MAX_HEADER) {
-			https_seterr(err, errlen, "response header from %s is "
+			util_seterr(err, errlen, "response header from %s is "
 			    "larger than %d bytes", c->host, HTTPS_MAX_HEADER);
 			return -1;
 		}
 		if (n == 0)
 			return 0;
 		if (https_add_header(r, line, (size_t)n) == -1) {
-			https_seterr(err, errlen, "response from %s has an "
+			util_seterr(err, errlen, "response from %s has an "
 			    "invalid header line", c->host);
 			return -1;
 		}
@@ -659,7 +635,7 @@ https_read_chunked(struct https_conn *c, struct https_response *r,
 		    (*end != ';' && *end != '\r' && *end != ' ' &&
 		    *end != '\t') || c->buf[c->off] == '-' ||
 		    c->buf[c->off] == '+' || c->buf[c->off] == ' ') {
-			https_seterr(err, errlen, "response from %s has an "
+			util_seterr(err, errlen, "response from %s has an "
 			    "invalid chunk size", c->host);
 			return -1;
 		}
@@ -667,19 +643,19 @@ https_read_chunked(struct https_conn *c, struct https_response *r,
 		if (size == 0)
 			break;
 		if (size > HTTPS_MAX_BODY - r->body_len) {
-			https_seterr(err, errlen, "response body from %s is "
+			util_seterr(err, errlen, "response body from %s is "
 			    "larger than %d bytes", c->host, HTTPS_MAX_BODY);
 			return -1;
 		}
 		if (https_need(c, (size_t)size + 2, max, err, errlen) == -1)
 			return -1;
 		if (memcmp(c->buf + c->off + size, "\r\n", 2) != 0) {
-			https_seterr(err, errlen, "response from %s has a "
+			util_seterr(err, errlen, "response from %s has a "
 			    "malformed chunk", c->host);
 			return -1;
 		}
 		if (https_append_body(r, c->buf + c->off, (size_t)size) == -1) {
-			https_seterr(err, errlen, "out of memory");
+			util_seterr(err, errlen, "out of memory");
 			return -1;
 		}
 		c->off += (size_t)size + 2;
@@ -722,7 +698,7 @@ https_read_body(struct https_conn *c, struct https_response *r,
 	int n;
 
 	if ((r->body = strdup("")) == NULL) {
-		https_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	if (is_head || r->status == 204 || r->status == 304)
@@ -731,7 +707,7 @@ https_read_body(struct https_conn *c, struct https_response *r,
 		size_t tl = strlen(te);
 
 		if (tl < 7 || strcasecmp(te + tl - 7, "chunked") != 0) {
-			https_seterr(err, errlen, "response from %s uses an "
+			util_seterr(err, errlen, "response from %s uses an "
 			    "unsupported transfer coding", c->host);
 			return -1;
 		}
@@ -739,14 +715,14 @@ https_read_body(struct https_conn *c, struct https_response *r,
 	}
 	if ((cl = https_response_header(r, "Content-Length")) != NULL) {
 		if (https_parse_length(cl, &want) == -1) {
-			https_seterr(err, errlen, "response from %s has an "
+			util_seterr(err, errlen, "response from %s has an "
 			    "invalid or too large Content-Length", c->host);
 			return -1;
 		}
 		if (https_need(c, want, c->off + want, err, errlen) == -1)
 			return -1;
 		if (https_append_body(r, c->buf + c->off, want) == -1) {
-			https_seterr(err, errlen, "out of memory");
+			util_seterr(err, errlen, "out of memory");
 			return -1;
 		}
 		return 0;
@@ -759,7 +735,7 @@ https_read_body(struct https_conn *c, struct https_response *r,
 	if (n == -1)
 		return -1;
 	if (https_append_body(r, c->buf + c->off, c->len - c->off) == -1) {
-		https_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -819,7 +795,7 @@ https_request(struct https_client *cl, const char *method, const char *url,
 
 	if ((req = https_build_request(method, &u, content_type, accept,
 	    body_len)) == NULL) {
-		https_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	if (https_connect(&c, u.host_is_ip, err, errlen) == -1 ||
@@ -834,7 +810,7 @@ https_request(struct https_client *cl, const char *method, const char *url,
 	for (interim = 0; ; interim++) {
 		https_response_free(r);
 		if ((r = calloc(1, sizeof(*r))) == NULL) {
-			https_seterr(err, errlen, "out of memory");
+			util_seterr(err, errlen, "out of memory");
 			goto out;
 		}
 		if (https_read_head(&c, r, err, errlen) == -1)
@@ -842,7 +818,7 @@ https_request(struct https_client *cl, const char *method, const char *url,
 		if (r->status >= 200)
 			break;
 		if (interim >= HTTPS_MAX_INTERIM) {
-			https_seterr(err, errlen, "%s sent too many interim "
+			util_seterr(err, errlen, "%s sent too many interim "
 			    "responses", c.host);
 			goto out;
 		}

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "responder.h"
+#include "util.h"
 
 #define RESPONDER_MAX_LISTEN	8
 #define RESPONDER_MAX_REQUEST	8192
@@ -52,31 +53,6 @@ struct responder {
 	size_t			 nentries;
 	unsigned long		 hits;
 };
-
-static void
-responder_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-responder_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int64_t
-responder_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 responder_token_valid(const char *token)
@@ -126,7 +102,7 @@ responder_read_request(int fd, char *buf, size_t cap, int64_t deadline)
 	ssize_t n;
 
 	while (len < cap - 1) {
-		int64_t left = deadline - responder_now_ms();
+		int64_t left = deadline - util_now_ms();
 
 		if (left <= 0)
 			return -1;
@@ -156,7 +132,7 @@ responder_send_all(int fd, const char *data, size_t len, int64_t deadline)
 	ssize_t n;
 
 	while (len > 0) {
-		int64_t left = deadline - responder_now_ms();
+		int64_t left = deadline - util_now_ms();
 
 		if (left <= 0)
 			return;
@@ -206,7 +182,7 @@ responder_parse_token(char *line, size_t *token_len)
 static void
 responder_handle(struct responder *r, int fd)
 {
-	int64_t deadline = responder_now_ms() + RESPONDER_CONN_MS;
+	int64_t deadline = util_now_ms() + RESPONDER_CONN_MS;
 	char req[RESPONDER_MAX_REQUEST], *resp = NULL, *keyauth = NULL;
 	const char *token;
 	size_t token_len = 0;
@@ -288,13 +264,13 @@ responder_listen(struct responder *r, const struct sockaddr *sa,
 		snprintf(name, sizeof(name), sa->sa_family == AF_INET6 ?
 		    "[%s]:%s" : "%s:%s", host, serv);
 	if (r->nlisten >= RESPONDER_MAX_LISTEN) {
-		responder_seterr(err, errlen, "too many listen addresses");
+		util_seterr(err, errlen, "too many listen addresses");
 		return -1;
 	}
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0);
 	if (fd == -1) {
-		responder_seterr(err, errlen, "cannot create a socket for %s: "
+		util_seterr(err, errlen, "cannot create a socket for %s: "
 		    "%s", name, strerror(errno));
 		return -1;
 	}
@@ -306,7 +282,7 @@ responder_listen(struct responder *r, const struct sockaddr *sa,
 	if (bind(fd, sa, salen) == -1 || listen(fd, 64) == -1) {
 		int saved = errno;
 
-		responder_seterr(err, errlen, "cannot listen on %s for the "
+		util_seterr(err, errlen, "cannot listen on %s for the "
 		    "http-01 challenge: %s", name, strerror(saved));
 		close(fd);
 		errno = saved;
@@ -359,7 +335,7 @@ responder_listen_host(struct responder *r, const char *host, int port,
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	snprintf(serv, sizeof(serv), "%d", port);
 	if ((gai = getaddrinfo(host, serv, &hints, &res)) != 0) {
-		responder_seterr(err, errlen, "cannot resolve the listen "
+		util_seterr(err, errlen, "cannot resolve the listen "
 		    "address %s: %s", host, gai_strerror(gai));
 		return -1;
 	}
@@ -383,11 +359,11 @@ responder_start(const char *host, int port, struct responder **out,
 
 	*out = NULL;
 	if (port < 1 || port > 65535) {
-		responder_seterr(err, errlen, "invalid http-01 port %d", port);
+		util_seterr(err, errlen, "invalid http-01 port %d", port);
 		return -1;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		responder_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	r->wake[0] = r->wake[1] = -1;
@@ -400,12 +376,12 @@ responder_start(const char *host, int port, struct responder **out,
 	if (rc == -1)
 		goto fail;
 	if (pipe2(r->wake, O_CLOEXEC) == -1) {
-		responder_seterr(err, errlen, "pipe failed: %s",
+		util_seterr(err, errlen, "pipe failed: %s",
 		    strerror(errno));
 		goto fail;
 	}
 	if ((rc = pthread_create(&r->thread, NULL, responder_main, r)) != 0) {
-		responder_seterr(err, errlen, "cannot start the responder "
+		util_seterr(err, errlen, "cannot start the responder "
 		    "thread: %s", strerror(rc));
 		goto fail;
 	}
@@ -425,7 +401,7 @@ responder_add(struct responder *r, const char *token, const char *keyauth,
 	int ret = -1;
 
 	if (!responder_token_valid(token)) {
-		responder_seterr(err, errlen, "the CA sent an invalid "
+		util_seterr(err, errlen, "the CA sent an invalid "
 		    "challenge token (not base64url or longer than %d)",
 		    RESPONDER_MAX_TOKEN_LEN);
 		return -1;
@@ -434,9 +410,9 @@ responder_add(struct responder *r, const char *token, const char *keyauth,
 	e.keyauth = strdup(keyauth);
 	pthread_mutex_lock(&r->lock);
 	if (e.token == NULL || e.keyauth == NULL)
-		responder_seterr(err, errlen, "out of memory");
+		util_seterr(err, errlen, "out of memory");
 	else if (r->nentries >= RESPONDER_MAX_TOKENS)
-		responder_seterr(err, errlen, "too many challenge tokens");
+		util_seterr(err, errlen, "too many challenge tokens");
 	else {
 		r->entries[r->nentries++] = e;
 		e.token = e.keyauth = NULL;
