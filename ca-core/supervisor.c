@@ -99,6 +99,10 @@ supervisor_exec_child(const char *program, char **argv, int child_fd,
 			(void)close((int)fd);
 	}
 
+	/* A process group of its own keeps a Ctrl-C on ca-core's terminal
+	 * from reaching the validator, which ca-core stops itself. */
+	(void)setpgid(0, 0);
+
 	/* ca-core ignores SIGPIPE and libevent blocks nothing, but make the
 	 * child's signal state independent of ours. */
 	(void)signal(SIGPIPE, SIG_DFL);

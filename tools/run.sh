@@ -8,7 +8,7 @@
 #   CA_DNS      names/IPs of ca-core, commas  (default localhost,127.0.0.1)
 #   CA_ADDRESS  listen address                (default :8443)
 #   HTTP_PORT   port the http-01 validator checks (default 80)
-#   RESOLVER    HOST:PORT of the validators' DNS resolver (default: system)
+#   RESOLVER    IP:PORT of the validators' DNS resolver (default: system)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -7,10 +7,10 @@
 # caadm configures all of it.  Ports 18600-18699.
 . "$(dirname "$0")/lib.sh"
 
-HTTP01_PORT=18602
-CA_PORT=18643
-DNS_PORT=18653
-MGMT_PORT=18655
+HTTP01_PORT=${HTTP01_PORT:-18602}
+CA_PORT=${CA_PORT:-18643}
+DNS_PORT=${DNS_PORT:-18653}
+MGMT_PORT=${MGMT_PORT:-18655}
 PYTHON=/usr/bin/python3
 TOOL=$(cd "$(dirname "$0")" && pwd)/acme_tool.py
 
@@ -194,6 +194,41 @@ if lego_eab run >"$TEST_DIR/lego-eab.log" 2>&1; then
 	    grep -q "alreadyRevoked" "$TEST_DIR/lego-revoke2.log"
 else
 	fail "lego with EAB: $(tail -n 5 "$TEST_DIR/lego-eab.log")"
+fi
+
+# caadm certificate with and without an EAB key.
+caadm_eab() {
+	timeout 120 "$CA_BIN/caadm" certificate --provisioner eab \
+	    --http-listen "127.0.0.1:$HTTP01_PORT" --force "$@"
+}
+if caadm_eab caadm-eab.example.test "$TEST_DIR/caadm-eab.crt" \
+    "$TEST_DIR/caadm-eab.key" >"$TEST_DIR/caadm-noeab.log" 2>&1; then
+	fail "caadm certificate without EAB succeeded on an EAB provisioner"
+else
+	check "caadm without EAB: message names --eab-kid" \
+	    grep -q -- "--eab-kid" "$TEST_DIR/caadm-noeab.log"
+fi
+caadm_rejects "caadm --eab-kid without --eab-hmac-key fails" "--eab-hmac-key" \
+    certificate --provisioner eab --eab-kid x a.example.test \
+    "$TEST_DIR/x.crt" "$TEST_DIR/x.key"
+if caadm_eab --eab-kid x --eab-hmac-key 'not+base64url' \
+    caadm-eab.example.test "$TEST_DIR/caadm-eab.crt" "$TEST_DIR/caadm-eab.key" \
+    >"$TEST_DIR/caadm-badeab.log" 2>&1; then
+	fail "caadm certificate accepted an HMAC key that is not base64url"
+else
+	check "caadm with a bad HMAC key: message names the flag" \
+	    grep -q -- "--eab-hmac-key value is not base64url" \
+	    "$TEST_DIR/caadm-badeab.log"
+fi
+check "caadm eab add (caadm)" eab_key caadm
+if caadm_eab --eab-kid "$EAB_KID" --eab-hmac-key "$EAB_HMAC" \
+    caadm-eab.example.test "$TEST_DIR/caadm-eab.crt" "$TEST_DIR/caadm-eab.key" \
+    >"$TEST_DIR/caadm-eab.log" 2>&1; then
+	verify_cert "caadm with EAB: certificate" "$TEST_DIR/caadm-eab.crt" \
+	    caadm-eab.example.test
+	check "caadm's EAB key is bound" test "$(ca_sql "SELECT bound_account_id IS NOT NULL FROM eab_keys WHERE id = '$EAB_KID'")" = t
+else
+	fail "caadm with EAB: $(tail -n 5 "$TEST_DIR/caadm-eab.log")"
 fi
 
 check "caadm eab add (python)" eab_key python

@@ -21,9 +21,11 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <json-c/json.h>
 
 #include "acme_client.h"
+#include "b64url.h"
 #include "jsonobj.h"
 #include "jwk.h"
 #include "jws.h"
@@ -41,6 +43,9 @@ struct acme_client {
 	gnutls_privkey_t	 account_key;
 	struct jwk		*account_jwk;
 	char			*kid;		/* account URL */
+	char			*eab_kid;
+	uint8_t			*eab_key;	/* HMAC key, wiped on free */
+	size_t			 eab_key_len;
 };
 
 const char *
@@ -120,7 +125,98 @@ acme_client_free(struct acme_client *c)
 		gnutls_privkey_deinit(c->account_key);
 	jwk_free(c->account_jwk);
 	free(c->kid);
+	free(c->eab_kid);
+	util_wipe(c->eab_key, c->eab_key_len);
+	free(c->eab_key);
 	free(c);
+}
+
+int
+acme_client_set_eab(struct acme_client *c, const char *kid,
+    const char *hmac_key_b64url, char *err, size_t errlen)
+{
+	if (*kid == '\0') {
+		util_seterr(err, errlen, "the --eab-kid value is empty; use "
+		    "the Key ID that caadm eab add printed");
+		return -1;
+	}
+	if (b64url_decode(hmac_key_b64url, strlen(hmac_key_b64url),
+	    &c->eab_key, &c->eab_key_len) == -1 || c->eab_key_len == 0) {
+		util_seterr(err, errlen, "the --eab-hmac-key value is not "
+		    "base64url; use the HMAC key that caadm eab add printed");
+		return -1;
+	}
+	if ((c->eab_kid = strdup(kid)) == NULL) {
+		util_seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Build the newAccount payload, with an externalAccountBinding (RFC 8555
+ * 7.3.4) when a key is set: a JWS with alg HS256, the EAB key id and the
+ * newAccount URL, over the account's public JWK.  Returns a malloc'd
+ * string or NULL with err. */
+static char *
+acme_account_payload(struct acme_client *c, const char *url, char *err,
+    size_t errlen)
+{
+	struct json_object *header = NULL;
+	char *protected_b64 = NULL, *payload_b64 = NULL, *signing_input = NULL;
+	char *signature_b64 = NULL, *payload = NULL;
+	uint8_t mac[32];
+	const char *header_text;
+	int rc;
+
+	if (c->eab_kid == NULL) {
+		if ((payload = strdup("{\"termsOfServiceAgreed\":true}")) == NULL)
+			util_seterr(err, errlen, "out of memory");
+		return payload;
+	}
+
+	if ((header = json_object_new_object()) == NULL ||
+	    json_object_object_add(header, "alg",
+	    json_object_new_string("HS256")) != 0 ||
+	    json_object_object_add(header, "kid",
+	    json_object_new_string(c->eab_kid)) != 0 ||
+	    json_object_object_add(header, "url",
+	    json_object_new_string(url)) != 0 ||
+	    (header_text = json_object_to_json_string_ext(header,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL ||
+	    (protected_b64 = b64url_encode((const uint8_t *)header_text,
+	    strlen(header_text))) == NULL ||
+	    (payload_b64 = b64url_encode(
+	    (const uint8_t *)c->account_jwk->canonical,
+	    strlen(c->account_jwk->canonical))) == NULL ||
+	    asprintf(&signing_input, "%s.%s", protected_b64,
+	    payload_b64) == -1) {
+		signing_input = NULL;
+		util_seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	if ((rc = gnutls_hmac_fast(GNUTLS_MAC_SHA256, c->eab_key,
+	    c->eab_key_len, signing_input, strlen(signing_input), mac)) < 0) {
+		util_seterr(err, errlen, "HMAC-SHA256 failed: %s",
+		    gnutls_strerror(rc));
+		goto out;
+	}
+	if ((signature_b64 = b64url_encode(mac, sizeof(mac))) == NULL ||
+	    asprintf(&payload, "{\"termsOfServiceAgreed\":true,"
+	    "\"externalAccountBinding\":{\"protected\":\"%s\","
+	    "\"payload\":\"%s\",\"signature\":\"%s\"}}", protected_b64,
+	    payload_b64, signature_b64) == -1) {
+		payload = NULL;
+		util_seterr(err, errlen, "out of memory");
+	}
+ out:
+	util_wipe(mac, sizeof(mac));
+	if (header != NULL)
+		json_object_put(header);
+	free(protected_b64);
+	free(payload_b64);
+	free(signing_input);
+	free(signature_b64);
+	return payload;
 }
 
 const char *
@@ -286,10 +382,10 @@ acme_fetch_directory(struct acme_client *c, char *err, size_t errlen)
 	}
 	if (json_object_object_get_ex(dir, "meta", &meta) &&
 	    json_object_object_get_ex(meta, "externalAccountRequired",
-	    &eab) && json_object_get_boolean(eab)) {
-		util_seterr(err, errlen, "the CA at %s requires external "
-		    "account binding, which caadm certificate does not "
-		    "support", c->directory_url);
+	    &eab) && json_object_get_boolean(eab) && c->eab_kid == NULL) {
+		util_seterr(err, errlen, "the CA at %s requires External "
+		    "Account Binding; pass --eab-kid and --eab-hmac-key with "
+		    "a key from caadm eab add", c->directory_url);
 		goto out;
 	}
 	c->directory = dir;
@@ -466,6 +562,7 @@ acme_new_account(struct acme_client *c, char *err, size_t errlen)
 	const char *url = acme_directory_url(c, "newAccount");
 	struct https_response *r = NULL;
 	const char *loc;
+	char *payload = NULL;
 	int rc, ret = -1;
 
 	if ((rc = gnutls_privkey_init(&c->account_key)) < 0) {
@@ -483,8 +580,9 @@ acme_new_account(struct acme_client *c, char *err, size_t errlen)
 	if (jwk_from_privkey(c->account_key, &c->account_jwk, err,
 	    errlen) == -1)
 		goto out;
-	if (acme_post_signed(c, url, NULL, "{\"termsOfServiceAgreed\":true}",
-	    "application/json", &r, err, errlen) == -1)
+	if ((payload = acme_account_payload(c, url, err, errlen)) == NULL ||
+	    acme_post_signed(c, url, NULL, payload, "application/json", &r,
+	    err, errlen) == -1)
 		goto out;
 	if ((loc = https_response_header(r, "Location")) == NULL ||
 	    strncasecmp(loc, "https://", 8) != 0) {
@@ -498,6 +596,7 @@ acme_new_account(struct acme_client *c, char *err, size_t errlen)
 	}
 	ret = 0;
  out:
+	free(payload);
 	https_response_free(r);
 	return ret;
 }

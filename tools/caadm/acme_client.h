@@ -31,6 +31,13 @@ int	 acme_fetch_directory(struct acme_client *, char *err, size_t errlen);
 /* URL of a directory resource such as "newOrder", or NULL. */
 const char	*acme_directory_url(const struct acme_client *, const char *name);
 
+/* Register new accounts with an External Account Binding (RFC 8555
+ * 7.3.4): kid and the base64url HMAC key that caadm eab add printed.  The
+ * key is copied and wiped on free.  Returns 0, or -1 when the key is not
+ * base64url. */
+int	 acme_client_set_eab(struct acme_client *, const char *kid,
+	    const char *hmac_key_b64url, char *err, size_t errlen);
+
 /* Generate an ephemeral ECDSA P-256 account key and register it with
  * newAccount (termsOfServiceAgreed true).  Returns 0 or -1. */
 int	 acme_new_account(struct acme_client *, char *err, size_t errlen);

@@ -63,6 +63,8 @@ struct cert_args {
 	const char	*root;
 	const char	*http_listen;
 	const char	*challenge;
+	const char	*eab_kid;
+	const char	*eab_hmac_key;
 	const char	*kty;
 	const char	*curve;
 	const char	*size;
@@ -89,6 +91,8 @@ struct cert_plan {
 	char			*listen_host;
 	int			 listen_port;
 	const char		*challenge;	/* challenge type to answer */
+	const char		*eab_kid;	/* External Account Binding */
+	const char		*eab_hmac_key;	/* base64url, from caadm eab add */
 };
 
 /* Set while a progress line waits for its " done!", so that an error
@@ -126,7 +130,7 @@ cert_usage(FILE *f)
 	    "[--root FILE]\n"
 	    "           [--http-listen [HOST]:PORT] [--challenge TYPE]\n"
 	    "           [--kty EC|RSA|OKP] [--curve P-256|P-384|P-521|Ed25519]\n"
-	    "           [--size BITS] [--force]\n"
+	    "           [--size BITS] [--eab-kid KID --eab-hmac-key KEY] [--force]\n"
 	    "           SUBJECT CRT_FILE KEY_FILE [--san NAME]...\n"
 	    "\n"
 	    "  --provisioner NAME  ACME provisioner of the CA (default: the "
@@ -148,6 +152,10 @@ cert_usage(FILE *f)
 	    "RSA 2048..8192)\n"
 	    "  --san NAME          subject alternative name, DNS name or IP "
 	    "address; repeatable\n"
+	    "  --eab-kid KID, --eab-hmac-key KEY\n"
+	    "                      External Account Binding key, for a "
+	    "provisioner that\n"
+	    "                      requires one (from caadm eab add)\n"
 	    "  --force             overwrite CRT_FILE and KEY_FILE\n");
 }
 
@@ -164,6 +172,8 @@ cert_option_slot(struct cert_args *a, const char *name, size_t len)
 		{ "--root", offsetof(struct cert_args, root) },
 		{ "--http-listen", offsetof(struct cert_args, http_listen) },
 		{ "--challenge", offsetof(struct cert_args, challenge) },
+		{ "--eab-kid", offsetof(struct cert_args, eab_kid) },
+		{ "--eab-hmac-key", offsetof(struct cert_args, eab_hmac_key) },
 		{ "--kty", offsetof(struct cert_args, kty) },
 		{ "--curve", offsetof(struct cert_args, curve) },
 		{ "--size", offsetof(struct cert_args, size) },
@@ -1248,6 +1258,13 @@ cert_prepare(int argc, char **argv, struct cert_plan *p, char *err,
 	p->challenge = a.challenge != NULL ? a.challenge : CERT_HTTP01;
 	if (cert_check_challenge(p->challenge, err, errlen) == -1)
 		return CERT_INVALID;
+	if ((a.eab_kid == NULL) != (a.eab_hmac_key == NULL)) {
+		util_seterr(err, errlen, "--eab-kid and --eab-hmac-key go "
+		    "together; pass both, as printed by caadm eab add");
+		return CERT_USAGE_ERROR;
+	}
+	p->eab_kid = a.eab_kid;
+	p->eab_hmac_key = a.eab_hmac_key;
 	if (cert_build_names(&a, p, err, errlen) == -1 ||
 	    cert_key_options(&a, p, err, errlen) == -1)
 		return CERT_INVALID;
@@ -1302,6 +1319,8 @@ cmd_certificate(int argc, char **argv)
 	    sizeof(err)) == -1) ||
 	    acme_client_new(http, plan.directory_url, &acme, err,
 	    sizeof(err)) == -1 ||
+	    (plan.eab_kid != NULL && acme_client_set_eab(acme, plan.eab_kid,
+	    plan.eab_hmac_key, err, sizeof(err)) == -1) ||
 	    acme_fetch_directory(acme, err, sizeof(err)) == -1) {
 		cert_fail(err);
 		goto out;

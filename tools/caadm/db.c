@@ -20,10 +20,40 @@
 #include "pgembed.h"
 
 static const char db_usage[] =
-    "usage: caadm db status|start|stop\n\n"
+    "usage: caadm db status|start|stop [--force]\n\n"
     "Manage the embedded PostgreSQL cluster in the CA's home folder\n"
     "(HOME/db).  ca-core and caadm start it when they need it; stop it\n"
-    "after ca-core has stopped, for example before moving the folder.\n";
+    "after ca-core has stopped, for example before moving the folder.\n"
+    "stop refuses while other programs (a running ca-core) are connected,\n"
+    "unless --force is given.\n";
+
+/* Count the client connections of other processes, or return 0 when the
+ * cluster is not running or cannot be asked. */
+static int
+db_other_clients(const char *home)
+{
+	PGconn *conn = NULL;
+	PGresult *res = NULL;
+	char *conninfo;
+	int n = 0;
+
+	if ((conninfo = pgembed_conninfo(home)) == NULL)
+		return 0;
+	if (PQping(conninfo) != PQPING_OK)
+		goto out;
+	conn = PQconnectdb(conninfo);
+	if (PQstatus(conn) != CONNECTION_OK)
+		goto out;
+	res = PQexec(conn, "SELECT count(*) FROM pg_stat_activity WHERE "
+	    "backend_type = 'client backend' AND pid <> pg_backend_pid()");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		n = atoi(PQgetvalue(res, 0, 0));
+ out:
+	PQclear(res);
+	PQfinish(conn);
+	free(conninfo);
+	return n;
+}
 
 int
 cmd_db(int argc, char **argv)
@@ -31,14 +61,17 @@ cmd_db(int argc, char **argv)
 	struct ca_config *cfg = NULL;
 	char err[1024], *home = NULL, *conninfo = NULL;
 	const char *action;
-	int status = 1;
+	int clients, force = 0, status = 1;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		fputs(db_usage, stdout);
 		return 0;
 	}
-	if (argc != 2 || (strcmp(argv[1], "status") != 0 &&
+	if (argc == 3 && strcmp(argv[1], "stop") == 0 &&
+	    strcmp(argv[2], "--force") == 0)
+		force = 1;
+	else if (argc != 2 || (strcmp(argv[1], "status") != 0 &&
 	    strcmp(argv[1], "start") != 0 && strcmp(argv[1], "stop") != 0)) {
 		fprintf(stderr, "caadm db: expected one of status, start or "
 		    "stop\n%s", db_usage);
@@ -65,6 +98,13 @@ cmd_db(int argc, char **argv)
 		}
 		printf("✓ Embedded PostgreSQL is running in %s/db\n", cfg->home);
 	} else if (strcmp(action, "stop") == 0) {
+		if (!force && (clients = db_other_clients(cfg->home)) > 0) {
+			fprintf(stderr, "caadm db: %d other connection%s to the "
+			    "embedded PostgreSQL (a running ca-core?); stop "
+			    "ca-core first, or pass --force to stop the cluster "
+			    "anyway\n", clients, clients == 1 ? "" : "s");
+			goto out;
+		}
 		if (pgembed_stop(cfg->home, err, sizeof(err)) == -1) {
 			fprintf(stderr, "caadm db: %s\n", err);
 			goto out;
