@@ -33,10 +33,13 @@
 #define ACME_HOST_MAX	300
 
 static const struct acme_route acme_routes[] = {
-	{ "directory", 0, NULL, ACME_GET | ACME_HEAD, ACME_AUTH_NONE,
-	    acme_handle_directory },
-	{ "new-nonce", 0, NULL, ACME_GET | ACME_HEAD, ACME_AUTH_NONE,
-	    acme_handle_new_nonce },
+	/* RFC 8555 section 6.3: the directory and newNonce also take
+	 * POST-as-GET.  It may be signed with "kid" or, since a client reads
+	 * both before it has an account, with "jwk". */
+	{ "directory", 0, NULL, ACME_GET | ACME_HEAD | ACME_POST,
+	    ACME_AUTH_EITHER, acme_handle_directory },
+	{ "new-nonce", 0, NULL, ACME_GET | ACME_HEAD | ACME_POST,
+	    ACME_AUTH_EITHER, acme_handle_new_nonce },
 	{ "new-account", 0, NULL, ACME_POST, ACME_AUTH_JWK,
 	    acme_handle_new_account },
 	{ "account", 1, NULL, ACME_POST, ACME_AUTH_KID,
@@ -360,12 +363,14 @@ acme_route_request(struct acme_request *r)
 	if ((uri = evhttp_request_get_evhttp_uri(r->req)) != NULL)
 		path = evhttp_uri_get_path(uri);
 	nseg = path != NULL ? acme_path_split(path, buf, sizeof(buf), seg) : -1;
-	if (nseg < 2 || (r->route = acme_route_find(seg, nseg)) == NULL) {
+	if (nseg < 1) {
 		acme_reply_problem(r, 404, "malformed", "no ACME resource at "
 		    "this path");
 		return -1;
 	}
 
+	/* The provisioner comes first, so that a 404 for an unknown
+	 * resource of a known provisioner links to its directory. */
 	found = acme_provisioner_load(r, seg[0]);
 	if (found == -1) {
 		acme_reply_internal(r, "provisioner lookup failed");
@@ -382,6 +387,11 @@ acme_route_request(struct acme_request *r)
 	if (asprintf(&r->prefix, "%s/acme/%s", r->base, r->prov.name) == -1) {
 		r->prefix = NULL;
 		acme_reply_internal(r, "out of memory");
+		return -1;
+	}
+	if (nseg < 2 || (r->route = acme_route_find(seg, nseg)) == NULL) {
+		acme_reply_problem(r, 404, "malformed", "no ACME resource at "
+		    "this path");
 		return -1;
 	}
 	if (r->route->has_id && (r->object_id = strdup(seg[2])) == NULL) {
@@ -436,7 +446,7 @@ acme_handle_request(struct evhttp_request *req, void *arg)
 		acme_reply_method_not_allowed(r, r->route->methods);
 		goto done;
 	}
-	if (r->route->auth != ACME_AUTH_NONE && acme_verify_post(r) == -1)
+	if (r->method == EVHTTP_REQ_POST && acme_verify_post(r) == -1)
 		goto done;
 	if (r->route->handler(r) == ACME_HELD)
 		return;

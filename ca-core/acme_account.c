@@ -21,7 +21,7 @@
 #include "log.h"
 #include "util.h"
 
-static struct json_object *
+struct json_object *
 acme_account_render(struct acme_request *r, const char *id,
     const char *status, const char *contact_text)
 {
@@ -147,10 +147,19 @@ static int
 acme_account_check_terms(struct acme_request *r)
 {
 	struct json_object *tos;
+	char *link = NULL;
 
 	if (!json_object_object_get_ex(r->prov.options, "terms_of_service",
 	    &tos) || acme_payload_bool(r, "termsOfServiceAgreed"))
 		return 0;
+	/* RFC 8555 section 7.3.3: userActionRequired about the terms links
+	 * to them with rel="terms-of-service". */
+	if (json_object_is_type(tos, json_type_string) &&
+	    asprintf(&link, "<%s>;rel=\"terms-of-service\"",
+	    json_object_get_string(tos)) != -1) {
+		acme_add_header(r, "Link", link);
+		free(link);
+	}
 	acme_reply_problem(r, 403, "userActionRequired", "agree to the terms "
 	    "of service at %s (set termsOfServiceAgreed)",
 	    json_object_get_string(tos));
@@ -282,11 +291,16 @@ acme_account_update(struct acme_request *r)
 	if (!json_object_object_get_ex(r->payload, "status", &status))
 		return 0;
 	if (!json_object_is_type(status, json_type_string) ||
-	    strcmp(json_object_get_string(status), "deactivated") != 0) {
+	    (strcmp(json_object_get_string(status), "deactivated") != 0 &&
+	    strcmp(json_object_get_string(status), "valid") != 0)) {
 		acme_reply_problem(r, 400, "malformed", "an account's status "
 		    "can only change to \"deactivated\"");
 		return -1;
 	}
+	/* A client that sends back the whole account object repeats
+	 * "valid", the status that every account signing a request has. */
+	if (strcmp(json_object_get_string(status), "valid") == 0)
+		return 0;
 	params[0] = r->account.id;
 	if ((res = acme_db(r->core, "UPDATE accounts SET status = "
 	    "'deactivated' WHERE id = $1", 1, params)) == NULL) {

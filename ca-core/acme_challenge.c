@@ -85,7 +85,10 @@ acme_challenge_reply(struct acme_request *r, const char *challenge_id)
 		goto out;
 	}
 	acme_add_header(r, "Link", link);
-	if (strcmp(status, "processing") == 0)
+	/* RFC 8555 section 8.2: Retry-After sets when the client should look
+	 * again at a challenge that is not final. */
+	if (strcmp(status, "pending") == 0 ||
+	    strcmp(status, "processing") == 0)
 		acme_add_header(r, "Retry-After", "1");
 	acme_reply_json(r, 200, obj, NULL);
  out:
@@ -118,16 +121,27 @@ acme_check_owner(struct acme_request *r, const char *sql, const char *what)
 	return ret;
 }
 
+/* Add the "challenges" array.  RFC 8555 section 7.1.4 lists all of them
+ * for a pending authorization, but for a valid one the challenge that was
+ * validated and for an invalid one the challenge that failed.  An
+ * authorization that ended without such a challenge (expired or
+ * deactivated, or invalid because it expired) lists all. */
 static int
-acme_authz_add_challenges(struct acme_request *r, struct json_object *obj)
+acme_authz_add_challenges(struct acme_request *r, struct json_object *obj,
+    const char *authz_status)
 {
-	const char *params[1] = { r->object_id };
+	const char *params[2] = { r->object_id, "" };
 	struct json_object *list, *chall;
 	PGresult *res;
 	int i, ret = -1;
 
+	if (strcmp(authz_status, "valid") == 0 ||
+	    strcmp(authz_status, "invalid") == 0)
+		params[1] = authz_status;
 	res = acme_db(r->core, "SELECT id FROM challenges WHERE authz_id = $1 "
-	    "ORDER BY type", 1, params);
+	    "AND ($2 = '' OR status = $2 OR NOT EXISTS (SELECT 1 FROM "
+	    "challenges WHERE authz_id = $1 AND status = $2)) ORDER BY type",
+	    2, params);
 	if (res == NULL || (list = json_object_new_array()) == NULL)
 		goto out;
 	json_object_object_add(obj, "challenges", list);
@@ -242,7 +256,7 @@ acme_handle_authz(struct acme_request *r)
 	if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
 		json_object_object_add(obj, "wildcard",
 		    json_object_new_boolean(1));
-	if (acme_authz_add_challenges(r, obj) == -1) {
+	if (acme_authz_add_challenges(r, obj, PQgetvalue(res, 0, 3)) == -1) {
 		acme_reply_internal(r, "challenge lookup failed");
 		goto out;
 	}

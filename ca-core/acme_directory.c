@@ -1,5 +1,6 @@
 /*
- * The directory and newNonce resources (RFC 8555 sections 7.1.1, 7.2).
+ * The directory and newNonce resources (RFC 8555 sections 7.1.1, 7.2),
+ * read with GET, HEAD or POST-as-GET.
  *
  * Interface: acme_handle_directory() and acme_handle_new_nonce() in
  * acme_internal.h.  The directory meta comes from the provisioner's
@@ -65,8 +66,10 @@ acme_directory_meta(struct acme_request *r)
 enum acme_outcome
 acme_handle_directory(struct acme_request *r)
 {
-	struct json_object *dir, *meta = NULL;
+	struct json_object *dir = NULL, *meta = NULL;
 
+	if (acme_require_post_as_get(r, "the directory") == -1)
+		return ACME_DONE;
 	if ((dir = json_object_new_object()) == NULL ||
 	    acme_directory_add_url(r, dir, "newNonce", "new-nonce") == -1 ||
 	    acme_directory_add_url(r, dir, "newAccount", "new-account") == -1 ||
@@ -88,9 +91,13 @@ acme_handle_directory(struct acme_request *r)
 enum acme_outcome
 acme_handle_new_nonce(struct acme_request *r)
 {
-	/* RFC 8555 section 7.2: 200 for HEAD, 204 for GET, never cached. */
+	if (acme_require_post_as_get(r, "newNonce") == -1)
+		return ACME_DONE;
+
+	/* RFC 8555 section 7.2: 204 for GET, 200 for HEAD (and for
+	 * POST-as-GET, as for any POST-as-GET that succeeds), never cached. */
 	acme_add_header(r, "Cache-Control", "no-store");
-	acme_reply_body(r, r->method == EVHTTP_REQ_HEAD ? 200 : 204, NULL,
+	acme_reply_body(r, r->method == EVHTTP_REQ_GET ? 204 : 200, NULL,
 	    NULL, 0);
 	return ACME_DONE;
 }

@@ -405,6 +405,8 @@ acme_handle_certificate(struct acme_request *r)
 	const char *params[1] = { r->object_id };
 	PGresult *res;
 
+	if (acme_require_post_as_get(r, "a certificate") == -1)
+		return ACME_DONE;
 	res = acme_db(r->core, "SELECT account_id, chain_pem FROM certificates "
 	    "WHERE id = $1", 1, params);
 	if (res == NULL)

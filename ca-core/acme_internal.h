@@ -46,11 +46,13 @@ enum acme_outcome {
 	ACME_HELD	/* the handler kept the context and replies later */
 };
 
+/* The signature that a POST to a route needs.  GET and HEAD carry no
+ * JWS. */
 enum acme_auth {
-	ACME_AUTH_NONE = 0,	/* GET or HEAD, no JWS */
-	ACME_AUTH_JWK,		/* JWS with an embedded "jwk" */
+	ACME_AUTH_JWK = 0,	/* JWS with an embedded "jwk" */
 	ACME_AUTH_KID,		/* JWS with "kid", an existing valid account */
-	ACME_AUTH_EITHER	/* either of the two (revokeCert) */
+	ACME_AUTH_EITHER	/* either of the two (revokeCert, directory,
+				 * newNonce) */
 };
 
 #define ACME_GET	0x01
@@ -65,7 +67,7 @@ struct acme_route {
 	int		 has_id;	/* an object id follows */
 	const char	*suffix;	/* segment after the id, or NULL */
 	int		 methods;
-	enum acme_auth	 auth;
+	enum acme_auth	 auth;		/* for POST */
 	acme_handler	*handler;
 };
 
@@ -95,7 +97,7 @@ struct acme_request {
 	struct jws		*jws;
 	struct jwk		*key;
 	struct json_object	*payload;	/* NULL for POST-as-GET */
-	struct acme_account	 account;	/* for ACME_AUTH_KID */
+	struct acme_account	 account;	/* when signed with "kid" */
 };
 
 void	 acme_request_free(struct acme_request *);
@@ -130,8 +132,12 @@ struct json_object *acme_problem_new(const char *type, const char *detail,
  * account, signature) and fill jws, key, payload and account.  Returns 0,
  * or -1 after replying with the problem. */
 int	 acme_verify_post(struct acme_request *);
-/* 1 when the request is POST-as-GET (empty payload). */
+/* 1 when the request is POST-as-GET (empty payload), and for GET and
+ * HEAD. */
 int	 acme_is_post_as_get(const struct acme_request *);
+/* For a resource that is read only: returns 0 for POST-as-GET, GET and
+ * HEAD, or -1 after replying malformed to a POST with a payload. */
+int	 acme_require_post_as_get(struct acme_request *, const char *what);
 
 /* acme.c: database helpers that log failures at error level. */
 PGresult *acme_db(struct core *, const char *sql, int nparams,
@@ -198,6 +204,12 @@ int	 acme_eab_check(struct acme_request *, char **key_id);
 int	 acme_eab_bind(struct acme_request *, const char *key_id,
 	    const char *account_id);
 
+/* acme_account.c: the account object {status, contact, orders} (RFC 8555
+ * section 7.1.2) of account id; contact_text is its stored JSON array.
+ * Returns NULL on memory exhaustion. */
+struct json_object *acme_account_render(struct acme_request *,
+	    const char *id, const char *status, const char *contact_text);
+
 /* acme_order.c: expire the pending objects of an order (lazily, on
  * read): authorizations past their expiry become "expired" and a pending
  * or ready order that is past its expiry or has an authorization that
@@ -221,7 +233,7 @@ int	 acme_challenge_render(struct core *, const char *prefix,
 	    char *authz_id, char *status);
 
 /* Reply 200 with the challenge, Link rel="up" to its authorization, and
- * Retry-After while it is processing. */
+ * Retry-After while it is pending or processing. */
 void	 acme_challenge_reply(struct acme_request *, const char *challenge_id);
 
 /* acme_validation.c: start validating a challenge that was just set to

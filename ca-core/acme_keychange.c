@@ -239,13 +239,11 @@ acme_handle_key_change(struct acme_request *r)
 	    "WHERE id = $1", 1, params);
 	location = acme_url(r->prefix, "account", r->account.id, NULL);
 	if (res == NULL || PQntuples(res) != 1 || location == NULL ||
-	    (obj = json_object_new_object()) == NULL) {
+	    (obj = acme_account_render(r, r->account.id, PQgetvalue(res, 0, 0),
+	    PQgetvalue(res, 0, 1))) == NULL) {
 		acme_reply_internal(r, "cannot read back the account");
 		goto out;
 	}
-	acme_json_add_string(obj, "status", PQgetvalue(res, 0, 0));
-	json_object_object_add(obj, "contact",
-	    json_tokener_parse(PQgetvalue(res, 0, 1)));
 	acme_reply_json(r, 200, obj, location);
  out:
 	json_object_put(obj);

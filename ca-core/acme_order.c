@@ -603,6 +603,8 @@ acme_handle_order(struct acme_request *r)
 	char status[16];
 	int rc;
 
+	if (acme_require_post_as_get(r, "an order") == -1)
+		return ACME_DONE;
 	rc = acme_order_render(r->core, r->prefix, r->object_id, r->account.id,
 	    &order, status);
 	if (rc == -1)

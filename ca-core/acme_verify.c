@@ -4,9 +4,10 @@
  * Interface: acme_verify_post() and acme_is_post_as_get() in
  * acme_internal.h.  A POST must be application/jose+json carrying a
  * flattened JWS.  Its protected header needs a supported "alg", a "url"
- * equal to the request URL, and exactly one of "jwk" (newAccount, and
- * revokeCert signed by the certificate's key) and "kid" (an existing,
- * valid account of this provisioner).  Its "nonce" is
+ * equal to the request URL, and exactly one of "jwk" (newAccount,
+ * revokeCert signed by the certificate's key, and POST-as-GET of the
+ * directory or newNonce) and "kid" (an existing, valid account of this
+ * provisioner).  Its "nonce" is
  * redeemed only after the signature verifies.  Every rejection is a
  * problem document for the client, logged at debug level; only database
  * failures are logged as errors.
@@ -343,4 +344,15 @@ int
 acme_is_post_as_get(const struct acme_request *r)
 {
 	return r->payload == NULL;
+}
+
+int
+acme_require_post_as_get(struct acme_request *r, const char *what)
+{
+	/* RFC 8555 section 6.3: a POST-as-GET has a zero-length payload. */
+	if (acme_is_post_as_get(r))
+		return 0;
+	acme_reply_problem(r, 400, "malformed", "%s is read with POST-as-GET, "
+	    "whose JWS payload is empty", what);
+	return -1;
 }

@@ -1,0 +1,86 @@
+#!/bin/bash
+# RFC 8555 conformance suite: conformance_probe.py walks accounts, orders,
+# authorizations, challenges, finalize, download, key change and
+# revocation against a real CA (embedded PostgreSQL, ca-core, its http-01
+# validator, pebble-challtestsrv as the validator's resolver).  It checks
+# the status of every step, the members of every object and the headers
+# of every response.  Run it against an ASan build:
+# CA_BIN=build/NAME-asan/bin.
+. "$(dirname "$0")/lib.sh"
+
+# Ports of this test; override them when they clash with another test.
+CA_PORT=${CA_PORT:-18843}
+HTTP01_PORT=${HTTP01_PORT:-18802}
+DNS_PORT=${DNS_PORT:-18853}
+MGMT_PORT=${MGMT_PORT:-18855}
+# Debian's python3-cryptography is installed for /usr/bin/python3, which
+# may not be the python3 first on PATH.
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+test_workdir
+trap test_cleanup EXIT
+
+if ! "$PYTHON" -c "import cryptography" 2>/dev/null; then
+	fail "$PYTHON cannot import cryptography (install python3-cryptography)"
+	test_finish
+	exit 1
+fi
+start_challtestsrv || { fail "pebble-challtestsrv did not start"; test_finish; exit 1; }
+init_ca || { fail "caadm init"; test_finish; exit 1; }
+pass "caadm init"
+check "caadm provisioner add acme" "$CA_BIN/caadm" provisioner add acme --type ACME
+check "caadm provisioner add tos" "$CA_BIN/caadm" provisioner add tos \
+    --type ACME --terms-of-service https://ca.conformance.test/terms
+# A second challenge type, so that an authorization offers two challenges
+# and a final one must list only the challenge that decided it.  The
+# allowlist-01 example plugin with an empty list never validates.
+echo "# no names" >"$TEST_DIR/allow-list.txt"
+/usr/bin/python3 - "$CA_HOME/config.json" "$CA_BIN" "$TEST_DIR/allow-list.txt" <<'PY'
+import json, sys
+path, bin_dir, allow = sys.argv[1:4]
+with open(path) as f:
+    cfg = json.load(f)
+cfg["validators"] = {
+    "http-01": {"exec": bin_dir + "/ca-validator-http-01"},
+    "allowlist-01": {"exec": bin_dir + "/ca-validator-example-allowlist",
+                     "args": ["--allow-list", allow]}}
+with open(path, "w") as f:
+    json.dump(cfg, f, indent=2)
+PY
+start_ca_core || { fail "ca-core did not serve its directory"; test_finish; exit 1; }
+wait_for "allowlist-01 validator" 15 grep -q "ready for allowlist-01" \
+    "$TEST_DIR/ca-core.log" || fail "no validator became ready for allowlist-01"
+pass "ca-core serves the directory"
+
+base="https://localhost:$CA_PORT/acme"
+started=$(date +%s)
+timeout 120 "$PYTHON" "$(dirname "$0")/conformance_probe.py" \
+    --directory "$base/acme/directory" \
+    --tos-directory "$base/tos/directory" \
+    --root "$ROOT_CERT" --http01-port "$HTTP01_PORT" \
+    >"$TEST_DIR/probe.log" 2>&1
+probe_rc=$?
+cat "$TEST_DIR/probe.log"
+
+# Add the probe's own counts to this test's totals.
+summary=$(grep -E '^probe: [0-9]+ passed, [0-9]+ failed$' "$TEST_DIR/probe.log")
+if [ -n "$summary" ]; then
+	n_pass=$(echo "$summary" | sed -E 's/^probe: ([0-9]+) passed.*/\1/')
+	n_fail=$(echo "$summary" | sed -E 's/.* ([0-9]+) failed$/\1/')
+	test_passed=$((test_passed + n_pass))
+	test_failed=$((test_failed + n_fail))
+	if [ "$probe_rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
+		fail "conformance_probe.py exited $probe_rc with no failed case"
+	fi
+else
+	fail "conformance_probe.py ended without its summary (exit $probe_rc): $(tail -n 5 "$TEST_DIR/probe.log")"
+fi
+elapsed=$(($(date +%s) - started))
+check "probe took ${elapsed}s, under 60 s" test "$elapsed" -lt 60
+
+check "ca-core is still running" kill -0 "$CA_CORE_PID"
+check "ca-core log has no AddressSanitizer report" \
+    test "$(grep -c 'ERROR: AddressSanitizer' "$TEST_DIR/ca-core.log")" -eq 0
+check "ca-core log has no UBSan runtime error" \
+    test "$(grep -c 'runtime error' "$TEST_DIR/ca-core.log")" -eq 0
+test_finish
