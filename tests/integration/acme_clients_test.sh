@@ -60,17 +60,31 @@ else
 	fail "caadm certificate: $(tail -n 5 "$TEST_DIR/caadm-cert.log")"
 fi
 
+# IP identifiers (RFC 8738), IPv4 and IPv6: the validator connects to the
+# address itself, and caadm's responder listens on both families.
+if timeout 120 "$CA_BIN/caadm" certificate --provisioner acme \
+    --http-listen ":$HTTP01_PORT" 127.0.0.1 "$TEST_DIR/ip.crt" \
+    "$TEST_DIR/ip.key" --san ::1 >"$TEST_DIR/caadm-ip.log" 2>&1; then
+	# openssl prints ::1 in its full form.
+	verify_cert "caadm certificate for 127.0.0.1 and ::1" "$TEST_DIR/ip.crt" \
+	    127.0.0.1 0:0:0:0:0:0:0:1
+	check "IP identifiers are stored with type ip" \
+	    test "$(ca_sql "SELECT count(*) FROM authorizations WHERE identifier_type = 'ip' AND status = 'valid'")" -eq 2
+else
+	fail "caadm certificate for IP addresses: $(tail -n 5 "$TEST_DIR/caadm-ip.log")"
+fi
+
 # Everything is in PostgreSQL.
-check "database holds 3 accounts" \
-    test "$(ca_sql "SELECT count(*) FROM accounts")" -ge 3
+check "database holds 4 accounts" \
+    test "$(ca_sql "SELECT count(*) FROM accounts")" -ge 4
 check "database holds 3 valid orders" \
     test "$(ca_sql "SELECT count(*) FROM orders WHERE status = 'valid'")" -ge 3
 check "database holds 6 valid authorizations" \
     test "$(ca_sql "SELECT count(*) FROM authorizations WHERE status = 'valid'")" -ge 6
 check "database holds 6 valid http-01 challenges" \
     test "$(ca_sql "SELECT count(*) FROM challenges WHERE type = 'http-01' AND status = 'valid'")" -ge 6
-check "database holds 3 certificates" \
-    test "$(ca_sql "SELECT count(*) FROM certificates")" -eq 3
+check "database holds 4 certificates" \
+    test "$(ca_sql "SELECT count(*) FROM certificates")" -eq 4
 
 # A token that nobody serves: lego answers on another port than the one
 # the validator checks, so the challenge fails and the order is invalid.
