@@ -131,3 +131,40 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), one per parser of outside input.
+# `make fuzz` builds them with clang into $(FUZZ_BUILD), from objects of
+# their own: the code they test is compiled again with the same sanitizer
+# flags, and the gcc objects under $(BUILD) stay as they are.  Needs the
+# Debian packages clang and libclang-rt-14-dev (the fuzzer runtime).
+# tests/integration/fuzz_test.sh runs each target for a bounded time.
+FUZZ_CC     ?= clang
+FUZZ_BUILD  ?= build/fuzz
+FUZZ_PKGS   := gnutls json-c
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE \
+               $(WARN) -MMD -MP -Iproto -Ica-core \
+               $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) \
+               $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_LIBS   := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
+# The code under test: proto/ and the ACME syntax and CSR checks.
+FUZZ_LIB_SRC := $(PROTO_SRC) ca-core/acme_syntax.c ca-core/acme_csr.c
+FUZZ_LIB    := $(FUZZ_BUILD)/libfuzzed.a
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,\
+                $(wildcard tests/fuzz/fuzz_*.c))
+# Kept after linking, so that a rebuild compiles only what changed.
+.SECONDARY: $(patsubst $(FUZZ_BUILD)/%,$(FUZZ_BUILD)/obj/tests/fuzz/%.o,\
+            $(FUZZ_TARGETS))
+
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_LIB_SRC))
+	$(AR) rcs $@ $^
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS)
+
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

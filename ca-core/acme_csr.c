@@ -118,7 +118,8 @@ acme_csr_cn(gnutls_x509_crq_t crq, struct acme_csr *csr, char *err,
 	return 0;
 }
 
-/* Accept EC P-256/384/521, RSA of at least 2048 bits and Ed25519. */
+/* Accept EC P-256/384/521, RSA of 2048 to 8192 bits with an exponent
+ * below 2^256, and Ed25519. */
 static int
 acme_csr_key(gnutls_pubkey_t key, char *err, size_t errlen)
 {

@@ -109,6 +109,16 @@ jwk_get_string(struct json_object *obj, const char *name, char *err,
 		    name);
 		return NULL;
 	}
+
+	/* A "\u0000" escape cuts the C string short.  Without this check
+	 * "EC\u0000junk" would pass as "EC", and junk after a NUL in a
+	 * coordinate would escape the base64url check. */
+	if (strlen(json_object_get_string(member)) !=
+	    (size_t)json_object_get_string_len(member)) {
+		jwk_error(err, errlen, "JWK member \"%s\" contains a NUL "
+		    "character", name);
+		return NULL;
+	}
 	return json_object_get_string(member);
 }
 

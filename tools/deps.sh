@@ -9,10 +9,10 @@ build="gcc make pkg-config libc6-dev libgnutls28-dev libevent-dev
 run="$build postgresql acl gnutls-bin"
 # The ACME clients of the interoperability suite, and what the test
 # scripts use (python3-cryptography for raw ACME requests, util-linux for
-# private mount namespaces).
+# private mount namespaces, clang and its runtime for the fuzz targets).
 test="$run certbot lego pebble python3 python3-cryptography python3-acme
 	curl openssl procps util-linux uacme dehydrated acme-tiny acmetool
-	lacme caddy ruby-acme-client"
+	lacme caddy ruby-acme-client clang libclang-rt-14-dev"
 
 case "${1:-}" in
 build) want=$build ;;

@@ -825,6 +825,19 @@ jwk_rejected(const char *text, const char *want)
 	return 1;
 }
 
+/* A NUL escape must not cut a member short: "EC\u0000" is not "EC",
+ * and bytes after a NUL in a coordinate must not skip the base64url
+ * check. */
+static void
+test_jwk_nul_in_member_rejected(void)
+{
+	CHECK(jwk_rejected("{\"crv\":\"P-256\",\"kty\":\"EC\\u0000junk\","
+	    "\"x\":\"AA\",\"y\":\"AA\"}", "NUL"));
+	CHECK(jwk_rejected("{\"crv\":\"Ed25519\",\"kty\":\"OKP\","
+	    "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\\u0000!!\"}",
+	    "NUL"));
+}
+
 /* Canonical EC JWK text of pub[id] with coordinate y changed. */
 static char *
 ec_jwk_with_y(enum key_id id, const char *y)
@@ -1094,6 +1107,7 @@ main(void)
 	RUN(test_ed25519_invalid_point_never_verifies);
 	RUN(test_private_member_rejected);
 	RUN(test_jwk_bad_keys_rejected);
+	RUN(test_jwk_nul_in_member_rejected);
 	RUN(test_jwk_leading_zero_modulus);
 	RUN(test_jwk_canonical_form);
 	free_keys();
