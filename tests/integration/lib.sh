@@ -171,3 +171,36 @@ verify_cert() {
 	fi
 	pass "$desc"
 }
+
+# add_probe_counts SCRIPT STATUS LOG: add the "probe: N passed, N failed"
+# line that a Python probe printed to LOG to this test's totals.  A probe
+# without that line, or one that exited non-zero with no failed case,
+# counts as one failure.
+add_probe_counts() {
+	script=$1
+	status=$2
+	log=$3
+	summary=$(grep -E '^probe: [0-9]+ passed, [0-9]+ failed$' "$log")
+	if [ -z "$summary" ]; then
+		fail "$script ended without its summary (exit $status): $(tail -n 5 "$log")"
+		return
+	fi
+	n_pass=$(echo "$summary" | sed -E 's/^probe: ([0-9]+) passed.*/\1/')
+	n_fail=$(echo "$summary" | sed -E 's/.* ([0-9]+) failed$/\1/')
+	test_passed=$((test_passed + n_pass))
+	test_failed=$((test_failed + n_fail))
+	if [ "$status" -ne 0 ] && [ "$n_fail" -eq 0 ]; then
+		fail "$script exited $status with no failed case"
+	fi
+}
+
+# check_sanitizer_reports NAME LOG: a program of a sanitizer build wrote
+# no AddressSanitizer, UBSan or LeakSanitizer report to LOG.
+check_sanitizer_reports() {
+	check "$1 log has no AddressSanitizer report" \
+	    test "$(grep -c 'ERROR: AddressSanitizer' "$2")" -eq 0
+	check "$1 log has no UBSan runtime error" \
+	    test "$(grep -c 'runtime error' "$2")" -eq 0
+	check "$1 log has no LeakSanitizer report" \
+	    test "$(grep -c 'ERROR: LeakSanitizer' "$2")" -eq 0
+}
