@@ -164,12 +164,32 @@ acme_reply_problem_json(struct acme_request *r, int code,
 	acme_reply_body(r, code, "application/problem+json", text, len);
 }
 
+/* 1 for problem types that record a decision about an account, an
+ * identifier or a certificate, rather than a malformed request. */
+static int
+acme_problem_is_decision(const char *type)
+{
+	static const char *const decisions[] = {
+		"rejectedIdentifier", "unsupportedIdentifier",
+		"externalAccountRequired", "unauthorized", "badCSR",
+		"badPublicKey", "badRevocationReason", "alreadyRevoked",
+		"accountDoesNotExist", "unsupportedContact", "invalidContact",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(decisions) / sizeof(decisions[0]); i++)
+		if (strcmp(type, decisions[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 acme_reply_problem_va(struct acme_request *r, int code, const char *type,
     struct json_object *subproblems, const char *fmt, va_list ap)
 {
 	struct json_object *problem;
 	char detail[ACME_DETAIL_MAX], url[ACME_LOG_URL_MAX];
+	char escaped[ACME_DETAIL_MAX];
 
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 
@@ -189,8 +209,11 @@ acme_reply_problem_va(struct acme_request *r, int code, const char *type,
 		json_object_object_add(problem, "subproblems", subproblems);
 	else
 		json_object_put(subproblems);
-	log_debug("acme: %s: %d %s: %s", acme_log_url(r, url, sizeof(url)),
-	    code, type, detail);
+	/* Policy decisions reach the operator's log; malformed requests and
+	 * stale nonces stay at debug, since any client can make many. */
+	log_msg(acme_problem_is_decision(type) ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+	    "acme: %s: %d %s: %s", acme_log_url(r, url, sizeof(url)), code,
+	    type, log_escape(detail, strlen(detail), escaped, sizeof(escaped)));
 	acme_reply_problem_json(r, code, problem);
 	json_object_put(problem);
 }
