@@ -9,11 +9,9 @@
 test_workdir
 trap test_cleanup EXIT
 
-start_challtestsrv || { fail "pebble-challtestsrv did not start"; test_finish; exit 1; }
-init_ca || { fail "caadm init"; test_finish; exit 1; }
-pass "caadm init"
+setup_ca
 check "caadm provisioner add" "$CA_BIN/caadm" provisioner add acme --type ACME
-start_ca_core || { fail "ca-core did not serve its directory"; test_finish; exit 1; }
+start_ca_core || abort_test "ca-core did not serve its directory"
 pass "ca-core serves the directory"
 directory="https://localhost:$CA_PORT/acme/acme/directory"
 

@@ -11,7 +11,6 @@ HTTP01_PORT=${HTTP01_PORT:-18602}
 CA_PORT=${CA_PORT:-18643}
 DNS_PORT=${DNS_PORT:-18653}
 MGMT_PORT=${MGMT_PORT:-18655}
-PYTHON=/usr/bin/python3
 TOOL=$(cd "$(dirname "$0")" && pwd)/acme_tool.py
 
 test_workdir
@@ -51,9 +50,7 @@ caadm_rejects() {
 	fi
 }
 
-start_challtestsrv || { fail "pebble-challtestsrv did not start"; test_finish; exit 1; }
-init_ca || { fail "caadm init"; test_finish; exit 1; }
-pass "caadm init"
+setup_ca
 
 # Provisioner options through caadm, bad values first.
 caadm_rejects "caadm: bad duration named" "5x" \
@@ -84,7 +81,7 @@ caadm_rejects "caadm provisioner update of an unknown option" "--bogus" \
 # A small page makes the orders list page with few orders.
 ca_sql "UPDATE provisioners SET options = options || '{\"orders_page_size\": 2}' WHERE name = 'acme'" >/dev/null
 
-start_ca_core acme || { fail "ca-core did not serve its directory"; test_finish; exit 1; }
+start_ca_core acme || abort_test "ca-core did not serve its directory"
 pass "ca-core serves the directory"
 acme_dir="https://localhost:$CA_PORT/acme/acme/directory"
 eab_dir="https://localhost:$CA_PORT/acme/eab/directory"

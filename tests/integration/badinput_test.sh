@@ -14,24 +14,15 @@ CA_PORT=${CA_PORT:-18943}
 HTTP01_PORT=${HTTP01_PORT:-18902}
 DNS_PORT=${DNS_PORT:-18953}
 MGMT_PORT=${MGMT_PORT:-18955}
-# Debian's python3-cryptography is installed for /usr/bin/python3, which
-# may not be the python3 first on PATH.
-PYTHON=${PYTHON:-/usr/bin/python3}
 
 test_workdir
 trap test_cleanup EXIT
 
-if ! "$PYTHON" -c "import cryptography" 2>/dev/null; then
-	fail "$PYTHON cannot import cryptography (install python3-cryptography)"
-	test_finish
-	exit 1
-fi
-start_challtestsrv || { fail "pebble-challtestsrv did not start"; test_finish; exit 1; }
-init_ca || { fail "caadm init"; test_finish; exit 1; }
-pass "caadm init"
+require_python_cryptography
+setup_ca
 check "caadm provisioner add acme" "$CA_BIN/caadm" provisioner add acme --type ACME
 check "caadm provisioner add other" "$CA_BIN/caadm" provisioner add other --type ACME
-start_ca_core || { fail "ca-core did not serve its directory"; test_finish; exit 1; }
+start_ca_core || abort_test "ca-core did not serve its directory"
 pass "ca-core serves the directory"
 
 base="https://localhost:$CA_PORT/acme"

@@ -13,21 +13,12 @@ CA_PORT=${CA_PORT:-18843}
 HTTP01_PORT=${HTTP01_PORT:-18802}
 DNS_PORT=${DNS_PORT:-18853}
 MGMT_PORT=${MGMT_PORT:-18855}
-# Debian's python3-cryptography is installed for /usr/bin/python3, which
-# may not be the python3 first on PATH.
-PYTHON=${PYTHON:-/usr/bin/python3}
 
 test_workdir
 trap test_cleanup EXIT
 
-if ! "$PYTHON" -c "import cryptography" 2>/dev/null; then
-	fail "$PYTHON cannot import cryptography (install python3-cryptography)"
-	test_finish
-	exit 1
-fi
-start_challtestsrv || { fail "pebble-challtestsrv did not start"; test_finish; exit 1; }
-init_ca || { fail "caadm init"; test_finish; exit 1; }
-pass "caadm init"
+require_python_cryptography
+setup_ca
 check "caadm provisioner add acme" "$CA_BIN/caadm" provisioner add acme --type ACME
 check "caadm provisioner add tos" "$CA_BIN/caadm" provisioner add tos \
     --type ACME --terms-of-service https://ca.conformance.test/terms
@@ -47,7 +38,7 @@ cfg["validators"] = {
 with open(path, "w") as f:
     json.dump(cfg, f, indent=2)
 PY
-start_ca_core || { fail "ca-core did not serve its directory"; test_finish; exit 1; }
+start_ca_core || abort_test "ca-core did not serve its directory"
 wait_for "allowlist-01 validator" 15 grep -q "ready for allowlist-01" \
     "$TEST_DIR/ca-core.log" || fail "no validator became ready for allowlist-01"
 pass "ca-core serves the directory"

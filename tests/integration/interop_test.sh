@@ -636,13 +636,11 @@ test_workdir
 trap test_cleanup EXIT
 WEBROOT=$TEST_DIR/webroot
 
-start_challtestsrv || { fail "pebble-challtestsrv did not start"; test_finish; exit 1; }
-init_ca || { fail "caadm init"; test_finish; exit 1; }
-pass "caadm init"
+setup_ca
 check "caadm provisioner add acme" "$CA_BIN/caadm" provisioner add acme --type ACME
 check "caadm provisioner add short (60 s certificates)" \
     "$CA_BIN/caadm" provisioner add short --type ACME --default-duration 60s
-start_ca_core || { fail "ca-core did not serve its directory"; test_finish; exit 1; }
+start_ca_core || abort_test "ca-core did not serve its directory"
 pass "ca-core serves the directory"
 DIRECTORY="https://localhost:$CA_PORT/acme/acme/directory"
 SHORT_DIRECTORY="https://localhost:$CA_PORT/acme/short/directory"

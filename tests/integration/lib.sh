@@ -101,6 +101,24 @@ test_finish() {
 	[ "$test_failed" -eq 0 ]
 }
 
+# abort_test MESSAGE: record a failure that stops the test, print the
+# totals and exit; the EXIT trap stops what the test started.
+abort_test() {
+	fail "$1"
+	test_finish
+	exit 1
+}
+
+# Debian's python3-cryptography is installed for /usr/bin/python3, which
+# may not be the python3 first on PATH.
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+# End the test unless $PYTHON can import the cryptography module.
+require_python_cryptography() {
+	"$PYTHON" -c "import cryptography" 2>/dev/null ||
+	    abort_test "$PYTHON cannot import cryptography (install python3-cryptography)"
+}
+
 # Start pebble-challtestsrv as the validators' resolver: every name
 # resolves to 127.0.0.1, and TXT records can be added over its management
 # API on CHALLTESTSRV_MGMT.
@@ -132,6 +150,13 @@ init_ca() {
 	ROOT_CERT=$CA_HOME/certs/root_ca.crt
 	INTERMEDIATE_CERT=$CA_HOME/certs/intermediate_ca.crt
 	export ROOT_CERT INTERMEDIATE_CERT
+}
+
+# Start the resolver and create the CA, or end the test.
+setup_ca() {
+	start_challtestsrv || abort_test "pebble-challtestsrv did not start"
+	init_ca || abort_test "caadm init"
+	pass "caadm init"
 }
 
 start_ca_core() {

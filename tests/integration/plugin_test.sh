@@ -35,7 +35,7 @@ for f in "$PY_PLUGIN" "$C_PLUGIN"; do
 	fi
 done
 
-init_ca || { fail "caadm init"; test_finish; exit 1; }
+init_ca || abort_test "caadm init"
 pass "caadm init"
 check "caadm provisioner add acme" "$CA_BIN/caadm" provisioner add acme --type ACME
 check "caadm provisioner add restricted" \

@@ -32,7 +32,7 @@ BURST=20
 test_workdir
 trap test_cleanup EXIT
 
-init_ca || { fail "caadm init"; test_finish; exit 1; }
+init_ca || abort_test "caadm init"
 pass "caadm init"
 check "caadm provisioner add" "$CA_BIN/caadm" provisioner add acme --type ACME
 
@@ -54,7 +54,7 @@ for mode in ("garbage", "oversize", "silent"):
 with open(path, "w") as f:
     json.dump(cfg, f, indent=2)
 PY
-start_ca_core || { fail "ca-core did not serve its directory"; test_finish; exit 1; }
+start_ca_core || abort_test "ca-core did not serve its directory"
 pass "ca-core serves the directory"
 LOG=$TEST_DIR/ca-core.log
 directory="https://localhost:$CA_PORT/acme/acme/directory"
