@@ -69,7 +69,9 @@ test_url_safe_alphabet(void)
 	char *enc;
 
 	enc = b64url_encode(raw, sizeof(raw));
-	CHECK(enc != NULL && strcmp(enc, "-_-_") == 0);
+	CHECK(enc != NULL);
+	if (enc != NULL)
+		CHECK(strcmp(enc, "-_-_") == 0);
 	free(enc);
 	CHECK(decodes_to("-_-_", (const char *)raw, sizeof(raw)));
 }

@@ -141,11 +141,14 @@ test_fd_round_trip(void)
 
 	CHECK(frame_read_fd(sv[1], &body, &len) == FRAME_COMPLETE);
 	CHECK(len == strlen("{\"v\":1}"));
-	CHECK(body != NULL && strcmp(body, "{\"v\":1}") == 0);
+	CHECK(body != NULL);
+	if (body != NULL)
+		CHECK(strcmp(body, "{\"v\":1}") == 0);
 	free(body);
 	CHECK(frame_read_fd(sv[1], &body, &len) == FRAME_COMPLETE);
 	CHECK(len == strlen("{}"));
-	CHECK(body != NULL && strcmp(body, "{}") == 0);
+	if (body != NULL)
+		CHECK(strcmp(body, "{}") == 0);
 	free(body);
 
 	/* The peer closed after a whole frame: an ordinary end. */
@@ -244,7 +247,9 @@ test_fd_pipe_falls_back_to_write(void)
 	close(p[1]);
 	CHECK(frame_read_fd(p[0], &body, &len) == FRAME_COMPLETE);
 	CHECK(len == strlen("{\"x\":2}"));
-	CHECK(body != NULL && strcmp(body, "{\"x\":2}") == 0);
+	CHECK(body != NULL);
+	if (body != NULL)
+		CHECK(strcmp(body, "{\"x\":2}") == 0);
 	free(body);
 	close(p[0]);
 }
@@ -278,7 +283,9 @@ test_fd_max_frame_with_short_reads(void)
 	close(sv[0]);
 	CHECK(frame_read_fd(sv[1], &body, &len) == FRAME_COMPLETE);
 	CHECK(len == FRAME_MAX_BODY);
-	CHECK(body != NULL && memcmp(body, big, FRAME_MAX_BODY) == 0);
+	CHECK(body != NULL);
+	if (body != NULL)
+		CHECK(memcmp(body, big, FRAME_MAX_BODY) == 0);
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status));
 	CHECK(WEXITSTATUS(status) == 0);
@@ -328,7 +335,9 @@ test_fd_read_retries_on_eintr(void)
 
 	CHECK(frame_read_fd(sv[1], &body, &len) == FRAME_COMPLETE);
 	CHECK(len == strlen("{}"));
-	CHECK(body != NULL && strcmp(body, "{}") == 0);
+	CHECK(body != NULL);
+	if (body != NULL)
+		CHECK(strcmp(body, "{}") == 0);
 	CHECKF(alarms == 1, "the timer fired %d times", (int)alarms);
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status));

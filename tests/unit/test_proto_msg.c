@@ -268,8 +268,9 @@ test_build_hello(void)
 	back = send_and_parse(obj, &type);
 	CHECK(back != NULL);
 	CHECK(type == MSG_HELLO);
-	CHECK(back != NULL && strcmp(msg_get_string(back, "name", 100, err,
-	    sizeof(err)), "http-01 validator") == 0);
+	if (back != NULL)
+		CHECK(strcmp(msg_get_string(back, "name", 100, err,
+		    sizeof(err)), "http-01 validator") == 0);
 	CHECK(json_object_object_get_ex(back, "challenge_types", &arr));
 	CHECK(json_object_array_length(arr) == 2);
 	CHECK(strcmp(json_object_get_string(
@@ -287,15 +288,20 @@ test_build_ping_pong(void)
 
 	obj = msg_ping("p-1");
 	back = send_and_parse(obj, &type);
-	CHECK(back != NULL && type == MSG_PING);
-	CHECK(back != NULL && strcmp(msg_get_string(back, "id", 10, err,
-	    sizeof(err)), "p-1") == 0);
+	CHECK(back != NULL);
+	if (back != NULL)
+		CHECK(type == MSG_PING);
+	if (back != NULL)
+		CHECK(strcmp(msg_get_string(back, "id", 10, err,
+		    sizeof(err)), "p-1") == 0);
 	json_object_put(back);
 	json_object_put(obj);
 
 	obj = msg_pong("p-1");
 	back = send_and_parse(obj, &type);
-	CHECK(back != NULL && type == MSG_PONG);
+	CHECK(back != NULL);
+	if (back != NULL)
+		CHECK(type == MSG_PONG);
 	json_object_put(back);
 	json_object_put(obj);
 	CHECK(strcmp(msg_type_name(MSG_PONG), "pong") == 0);
@@ -315,9 +321,12 @@ test_build_result(void)
 	    "urn:ietf:params:acme:error:connection", "connection refused",
 	    rec);
 	back = send_and_parse(obj, &type);
-	CHECK(back != NULL && type == MSG_RESULT);
-	CHECK(back != NULL && strcmp(msg_get_string(back, "status", 10, err,
-	    sizeof(err)), "invalid") == 0);
+	CHECK(back != NULL);
+	if (back != NULL)
+		CHECK(type == MSG_RESULT);
+	if (back != NULL)
+		CHECK(strcmp(msg_get_string(back, "status", 10, err,
+		    sizeof(err)), "invalid") == 0);
 	CHECK(json_object_object_get_ex(back, "error", &error));
 	CHECK(strcmp(msg_get_string(error, "type", 100, err, sizeof(err)),
 	    "urn:ietf:params:acme:error:connection") == 0);
@@ -354,8 +363,11 @@ test_send_slash_not_escaped(void)
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	CHECK(msg_send_fd(sv[0], obj) == 0);
 	CHECK(frame_read_fd(sv[1], &body, &len) == FRAME_COMPLETE);
-	CHECK(body != NULL && strstr(body, "\"a/b\"") != NULL);
-	CHECK(body != NULL && strchr(body, ' ') == NULL);
+	CHECK(body != NULL);
+	if (body != NULL)
+		CHECK(strstr(body, "\"a/b\"") != NULL);
+	if (body != NULL)
+		CHECK(strchr(body, ' ') == NULL);
 	free(body);
 	close(sv[0]);
 	close(sv[1]);
