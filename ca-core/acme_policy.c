@@ -16,7 +16,7 @@
 #include "acme_syntax.h"
 #include "log.h"
 
-/* Longest lifetime an option may set: ten years, in seconds. */
+/* Maximum lifetime an option may set: ten years, in seconds. */
 #define ACME_DURATION_LIMIT	(10LL * 365 * 24 * 3600)
 
 int

@@ -28,7 +28,8 @@ struct validation;
 #define VALIDATION_MAX_TIMEOUT_MS	60000
 #define VALIDATION_DEFAULT_HTTP_PORT	80
 #define VALIDATION_DEFAULT_TLS_PORT	443
-/* Longest token accepted; ACME servers issue 43-character tokens. */
+/* Maximum token length accepted.  ca-core issues 43-character tokens (32
+ * random bytes in base64url), so 128 leaves room but still bounds input. */
 #define VALIDATION_MAX_TOKEN_LEN	128
 #define VALIDATION_MAX_KEYAUTH_LEN	512
 #define VALIDATION_MAX_IDENTIFIER_LEN	253
